@@ -1,0 +1,77 @@
+//! The request as an adapter sees it: borrowed bytes, no HTTP library types.
+
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// Case-insensitive header lookup, implemented by the gateway over its HTTP header map and by
+/// tests over a slice of pairs.
+pub trait Headers {
+    /// The value of header `name` (any case), if present and valid text.
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+impl Headers for &[(&str, &str)] {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+}
+
+/// One HTTP request to a hook, borrowed from the gateway.
+pub struct Inbound<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// The raw query string, without `?` (empty when none).
+    pub query: &'a str,
+    /// The request headers.
+    pub headers: &'a dyn Headers,
+    /// The body exactly as received; signatures are checked over these bytes.
+    pub body: &'a [u8],
+    /// The gateway's clock at arrival; adapters never read the clock themselves.
+    pub now: DateTime<Utc>,
+    /// The peer address (after trusted proxies), for allow lists.
+    pub peer: Option<IpAddr>,
+    /// The trace id to stamp on records (32 lowercase hex digits).
+    pub trace_id: &'a str,
+}
+
+impl<'a> Inbound<'a> {
+    /// The first value of query parameter `name`, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<Cow<'a, str>> {
+        form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The media type of the body, lowercased, without parameters (`application/json`).
+    pub fn media_type(&self) -> Option<String> {
+        self.headers
+            .get("content-type")
+            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// The raw Content-Type header, for the record's audit copy.
+    pub fn content_type(&self) -> Option<&'a str> {
+        self.headers.get("content-type")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_and_headers() {
+        let headers: &[(&str, &str)] = &[("Content-Type", "Application/JSON; charset=utf-8")];
+        let inbound = Inbound {
+            method: "POST",
+            query: "token=a%2Bb&x=1",
+            headers: &headers,
+            body: b"",
+            now: Utc::now(),
+            peer: None,
+            trace_id: "0",
+        };
+        assert_eq!(inbound.query_param("token").as_deref(), Some("a+b"));
+        assert_eq!(inbound.query_param("y"), None);
+        assert_eq!(inbound.media_type().as_deref(), Some("application/json"));
+    }
+}

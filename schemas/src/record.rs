@@ -1,0 +1,408 @@
+//! The record types. Field names are the JSON contract: never rename one without a new schema.
+
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::{Language, RequestId, TrackingNo, SCHEMA_ID};
+
+/// How the citizen reached the hotline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A phone call, from the PBX/SIP platform's call metadata.
+    Phone,
+    /// A mobile-originated SMS.
+    Sms,
+    /// A message to the WeChat official account.
+    Wechat,
+    /// A moderated web-board post (the media partner or a transfer from another platform).
+    Web,
+    /// A moderated message of the radio programme.
+    Radio,
+}
+
+impl Channel {
+    /// The snake_case name used in the record, in metrics labels and in request ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Sms => "sms",
+            Channel::Wechat => "wechat",
+            Channel::Web => "web",
+            Channel::Radio => "radio",
+        }
+    }
+
+    /// Every channel, in display order.
+    pub const ALL: [Channel; 5] = [Channel::Phone, Channel::Sms, Channel::Wechat, Channel::Web, Channel::Radio];
+}
+
+/// One citizen request, normalized: what the platform's dispatching reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntakeRequest {
+    /// Always [`SCHEMA_ID`].
+    pub schema: String,
+    /// Deterministic id; see [`RequestId::derive`].
+    pub request_id: RequestId,
+    /// The acceptance number told to the citizen.
+    pub tracking_no: TrackingNo,
+    /// The channel the request came through.
+    pub channel: Channel,
+    /// Where exactly it came from.
+    pub source: Source,
+    /// When the gateway received it (RFC 3339, UTC, milliseconds).
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub received_at: DateTime<Utc>,
+    /// Who asked, as far as the channel tells.
+    pub citizen: Citizen,
+    /// What they asked.
+    pub content: Content,
+    /// Phone channel only: the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallInfo>,
+    /// Web and radio only: who approved the item and where it was shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
+    /// Web only: an item transferred from another platform (mayor's mailbox, State Council...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Transfer>,
+    /// The payload exactly as received, for audit.
+    pub raw: RawPayload,
+    /// The trace this request was handled in (W3C trace id, 32 hex digits).
+    pub trace_id: String,
+}
+
+impl IntakeRequest {
+    /// Starts a record: derives `request_id` and `tracking_no` from channel and source, and
+    /// leaves the citizen anonymous, the content empty and the channel blocks absent.
+    pub fn new(channel: Channel, source: Source, received_at: DateTime<Utc>, raw: RawPayload, trace_id: String) -> Self {
+        let request_id = RequestId::derive(channel, &source.system, &source.message_id);
+        IntakeRequest {
+            schema: SCHEMA_ID.to_string(),
+            tracking_no: request_id.tracking_no(),
+            request_id,
+            channel,
+            source,
+            received_at,
+            citizen: Citizen::anonymous(),
+            content: Content::text(""),
+            call: None,
+            moderation: None,
+            transfer: None,
+            raw,
+            trace_id,
+        }
+    }
+
+    /// The Kafka key: the citizen's contact, so one citizen's requests stay in order;
+    /// anonymous requests fall back to their own id.
+    pub fn partition_key(&self) -> String {
+        match &self.citizen.contact {
+            Some(c) if !c.is_empty() => c.clone(),
+            _ => self.request_id.to_string(),
+        }
+    }
+}
+
+/// The origin of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// `{kind}:{name}`, e.g. `web:baixing`, `wechat:gh_xxx`, `sms:aliyun`, `call:pbx1`.
+    pub system: String,
+    /// The source's own id of the message (post id, MsgId, SIP Call-ID...).
+    pub message_id: String,
+    /// The hotline number reached ("12345", "12343", "12328"...), when known.
+    #[serde(default)]
+    pub line: Option<String>,
+    /// The source's own timestamp, when it has one.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// How the platform can get back to the citizen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    /// An E.164 phone number.
+    Phone,
+    /// The openid of the citizen on the official account.
+    WechatOpenid,
+    /// An account on the partner's web board.
+    WebAccount,
+    /// No way back.
+    Anonymous,
+}
+
+/// The citizen, as far as the channel identifies them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citizen {
+    /// What `contact` is.
+    pub contact_kind: ContactKind,
+    /// The contact itself; null when anonymous.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// The name they gave, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Citizen {
+    /// A citizen we cannot reach.
+    pub fn anonymous() -> Self {
+        Citizen { contact_kind: ContactKind::Anonymous, contact: None, name: None }
+    }
+
+    /// A citizen reachable through `contact` of `kind`.
+    pub fn reachable(kind: ContactKind, contact: impl Into<String>) -> Self {
+        Citizen { contact_kind: kind, contact: Some(contact.into()), name: None }
+    }
+}
+
+/// What the citizen said or sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Content {
+    /// The text (may be empty, e.g. for a call or a picture without words).
+    pub text: String,
+    /// The script of `text`.
+    pub language: Language,
+    /// A title, where the channel has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Pictures, voice, links, recordings...
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Where the citizen is or what the request is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Content {
+    /// Content with `text` and its detected language, nothing else.
+    pub fn text(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Content { language: Language::of(&text), text, title: None, attachments: Vec::new(), location: None }
+    }
+}
+
+/// The kind of an attachment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// A picture.
+    Image,
+    /// A voice message.
+    Voice,
+    /// A video.
+    Video,
+    /// A link the citizen shared.
+    Link,
+    /// A shared location.
+    Location,
+    /// A call recording.
+    Recording,
+    /// Any other file.
+    File,
+}
+
+/// A thing attached to a request, by reference (URL or the channel's media id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// What it is.
+    pub kind: AttachmentKind,
+    /// A URL or a media id of the channel.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// MIME type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Length in seconds (voice, video, recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// A caption or title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// A point on the map (WGS-84 unless the channel says otherwise in the label).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// A human-readable place name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// How a call ended, for the platform's callback (回拨) list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// An agent talked to the citizen.
+    Answered,
+    /// The citizen hung up before anyone answered.
+    Abandoned,
+    /// The line was busy.
+    Busy,
+    /// The call failed (network, congestion).
+    Failed,
+    /// Nobody answered until the ring timeout.
+    NoAnswer,
+}
+
+/// The `call` block of a phone request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// The SIP Call-ID (or the PBX's call id).
+    pub call_id: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// The caller's number, E.164 where possible, or `anonymous`.
+    pub caller: Option<String>,
+    /// The number the call was delivered to.
+    pub callee: Option<String>,
+    /// The hotline the citizen dialed, after diversions ("12328" even when routed to 12345).
+    pub dialed_line: Option<String>,
+    /// When the call started.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it was answered, if it was.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Seconds from start to answer (or to the end, unanswered).
+    pub ring_seconds: Option<u64>,
+    /// Seconds of conversation.
+    pub talk_seconds: Option<u64>,
+    /// How it ended.
+    pub disposition: Disposition,
+    /// The PBX's hangup cause, verbatim.
+    pub hangup_cause: Option<String>,
+    /// Where the recording is, when there is one.
+    pub recording: Option<String>,
+    /// The queue the call waited in.
+    pub queue: Option<String>,
+    /// The agent (extension or id) that answered.
+    pub agent: Option<String>,
+    /// True when the citizen should be called back (unanswered calls).
+    pub callback_candidate: bool,
+}
+
+/// The `moderation` block of web and radio requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Moderation {
+    /// Who approved the item at the partner.
+    pub moderator: String,
+    /// When it was approved.
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub approved_at: DateTime<Utc>,
+    /// The board or section it was posted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<String>,
+    /// Radio only: the programme it aired in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<Program>,
+}
+
+/// A radio programme airing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// The programme's name, e.g. 百姓热线.
+    pub name: String,
+    /// When the message was aired.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub aired_at: Option<DateTime<Utc>>,
+}
+
+/// The `transfer` block: an item another platform handed over to 12345.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// Where it came from: `mayor_mailbox`, `provincial_hotline`, `state_council`,
+    /// `people_daily` (人民网领导留言板) or another name.
+    pub platform: String,
+    /// That platform's id of the item.
+    pub original_id: String,
+    /// When it was transferred.
+    #[serde(default, serialize_with = "opt_rfc3339_millis")]
+    pub transferred_at: Option<DateTime<Utc>>,
+    /// A link to the item there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// How `raw.body` is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawEncoding {
+    /// The body was valid UTF-8 and is kept as text.
+    Text,
+    /// The body was not UTF-8 and is kept as standard base64.
+    Base64,
+}
+
+/// The payload as received, for audit and replays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawPayload {
+    /// The Content-Type header, if any.
+    pub content_type: Option<String>,
+    /// How `body` is written.
+    pub encoding: RawEncoding,
+    /// The body.
+    pub body: String,
+    /// Lowercase hex SHA-256 of the body bytes.
+    pub sha256: String,
+}
+
+impl RawPayload {
+    /// Keeps `body` as text when it is UTF-8, else as base64, with its digest.
+    pub fn capture(content_type: Option<&str>, body: &[u8]) -> Self {
+        let sha256 = hex::encode(Sha256::digest(body));
+        let (encoding, body) = match std::str::from_utf8(body) {
+            Ok(text) => (RawEncoding::Text, text.to_string()),
+            Err(_) => (RawEncoding::Base64, base64::engine::general_purpose::STANDARD.encode(body)),
+        };
+        RawPayload { content_type: content_type.map(str::to_string), encoding, body, sha256 }
+    }
+}
+
+/// Serializes a time as RFC 3339 UTC with milliseconds, the record's one time format.
+pub fn rfc3339_millis<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn opt_rfc3339_millis<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339_millis(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_milliseconds_and_z() {
+        let t = DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap().with_timezone(&Utc);
+        let src = Source { system: "web:x".into(), message_id: "1".into(), line: None, occurred_at: Some(t) };
+        let rec = IntakeRequest::new(Channel::Web, src, t, RawPayload::capture(None, b"{}"), "0".repeat(32));
+        let json = serde_json::to_value(&rec).unwrap();
+        assert_eq!(json["received_at"], "2026-11-24T00:00:00.000Z");
+        assert_eq!(json["source"]["occurred_at"], "2026-11-24T00:00:00.000Z");
+        assert_eq!(json["schema"], "intake-request/1");
+        let back: IntakeRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn raw_keeps_text_or_base64() {
+        assert_eq!(RawPayload::capture(None, b"hi").encoding, RawEncoding::Text);
+        let bin = RawPayload::capture(Some("application/octet-stream"), &[0xff, 0xfe]);
+        assert_eq!((bin.encoding, bin.body.as_str()), (RawEncoding::Base64, "//4="));
+    }
+}
