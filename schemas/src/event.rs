@@ -41,10 +41,23 @@ pub struct IntakeEvent {
 
 impl IntakeEvent {
     /// An event with its id derived from channel, source and dedup key.
-    pub fn new(channel: Channel, kind: impl Into<String>, source_system: impl Into<String>, source_message_id: impl Into<String>, received_at: DateTime<Utc>, citizen: Citizen, trace_id: impl Into<String>) -> Self {
+    pub fn new(
+        channel: Channel,
+        kind: impl Into<String>,
+        source_system: impl Into<String>,
+        source_message_id: impl Into<String>,
+        received_at: DateTime<Utc>,
+        citizen: Citizen,
+        trace_id: impl Into<String>,
+    ) -> Self {
         let source_system = source_system.into();
         let source_message_id = source_message_id.into();
-        let event_id = *RequestId::derive(channel, &format!("event:{source_system}"), &source_message_id).as_uuid();
+        let event_id = *RequestId::derive(
+            channel,
+            &format!("event:{source_system}"),
+            &source_message_id,
+        )
+        .as_uuid();
         IntakeEvent {
             schema: EVENT_SCHEMA_ID.to_string(),
             event_id,
@@ -86,9 +99,17 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     /// A dead letter whose id is derived from the source and the body digest.
-    pub fn new(channel: Channel, source_system: impl Into<String>, reason: impl Into<String>, received_at: DateTime<Utc>, raw: RawPayload, trace_id: impl Into<String>) -> Self {
+    pub fn new(
+        channel: Channel,
+        source_system: impl Into<String>,
+        reason: impl Into<String>,
+        received_at: DateTime<Utc>,
+        raw: RawPayload,
+        trace_id: impl Into<String>,
+    ) -> Self {
         let source_system = source_system.into();
-        let dead_letter_id = *RequestId::derive(channel, &format!("dead:{source_system}"), &raw.sha256).as_uuid();
+        let dead_letter_id =
+            *RequestId::derive(channel, &format!("dead:{source_system}"), &raw.sha256).as_uuid();
         DeadLetter {
             schema: DEAD_LETTER_SCHEMA_ID.to_string(),
             dead_letter_id,

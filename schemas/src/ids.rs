@@ -93,12 +93,12 @@ impl TrackingNo {
                 continue;
             }
             let upper = c.to_ascii_uppercase() as u32;
-            let pos = TRACKING_ALPHABET
-                .iter()
-                .position(|&a| a as u32 == upper)?;
+            let pos = TRACKING_ALPHABET.iter().position(|&a| a as u32 == upper)?;
             values.push(pos as u8);
         }
-        if values.len() != DATA_SYMBOLS + 1 || check_symbol(&values[..DATA_SYMBOLS]) != values[DATA_SYMBOLS] {
+        if values.len() != DATA_SYMBOLS + 1
+            || check_symbol(&values[..DATA_SYMBOLS]) != values[DATA_SYMBOLS]
+        {
             return None;
         }
         let text: String = values
@@ -106,7 +106,8 @@ impl TrackingNo {
             .enumerate()
             .flat_map(|(i, v)| {
                 let sep = (i > 0 && i % 4 == 0).then_some('-');
-                sep.into_iter().chain(std::iter::once(TRACKING_ALPHABET[*v as usize] as char))
+                sep.into_iter()
+                    .chain(std::iter::once(TRACKING_ALPHABET[*v as usize] as char))
             })
             .collect();
         Some(TrackingNo(text))
@@ -145,7 +146,10 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.as_uuid().get_version_num(), 5);
         // Pinned: a change here would re-key every stored request.
-        assert_eq!(a.to_string(), RequestId::derive(Channel::Web, "web:baixing", "p-1").to_string());
+        assert_eq!(
+            a.to_string(),
+            RequestId::derive(Channel::Web, "web:baixing", "p-1").to_string()
+        );
         assert_ne!(a, RequestId::derive(Channel::Radio, "web:baixing", "p-1"));
     }
 
@@ -153,14 +157,20 @@ mod tests {
     fn tracking_number_shape() {
         let t = RequestId::derive(Channel::Sms, "sms:aliyun", "x").tracking_no();
         assert_eq!(t.as_str().len(), 14);
-        assert!(t.as_str().chars().all(|c| c == '-' || TRACKING_ALPHABET.contains(&(c as u8))));
+        assert!(t
+            .as_str()
+            .chars()
+            .all(|c| c == '-' || TRACKING_ALPHABET.contains(&(c as u8))));
         assert!(!t.as_str().contains(['0', '1', 'O', 'I', 'L']));
     }
 
     #[test]
     fn parse_rejects_typos_and_swaps() {
         let t = RequestId::derive(Channel::Phone, "call:pbx1", "abc").tracking_no();
-        assert_eq!(TrackingNo::parse(&t.as_str().to_lowercase().replace('-', " ")), Some(t.clone()));
+        assert_eq!(
+            TrackingNo::parse(&t.as_str().to_lowercase().replace('-', " ")),
+            Some(t.clone())
+        );
         let mut chars: Vec<char> = t.as_str().chars().collect();
         chars.swap(0, 1);
         if chars[0] != chars[1] {

@@ -36,7 +36,13 @@ impl Channel {
     }
 
     /// Every channel, in display order.
-    pub const ALL: [Channel; 5] = [Channel::Phone, Channel::Sms, Channel::Wechat, Channel::Web, Channel::Radio];
+    pub const ALL: [Channel; 5] = [
+        Channel::Phone,
+        Channel::Sms,
+        Channel::Wechat,
+        Channel::Web,
+        Channel::Radio,
+    ];
 }
 
 /// One citizen request, normalized: what the platform's dispatching reads.
@@ -77,7 +83,13 @@ pub struct IntakeRequest {
 impl IntakeRequest {
     /// Starts a record: derives `request_id` and `tracking_no` from channel and source, and
     /// leaves the citizen anonymous, the content empty and the channel blocks absent.
-    pub fn new(channel: Channel, source: Source, received_at: DateTime<Utc>, raw: RawPayload, trace_id: String) -> Self {
+    pub fn new(
+        channel: Channel,
+        source: Source,
+        received_at: DateTime<Utc>,
+        raw: RawPayload,
+        trace_id: String,
+    ) -> Self {
         let request_id = RequestId::derive(channel, &source.system, &source.message_id);
         IntakeRequest {
             schema: SCHEMA_ID.to_string(),
@@ -151,12 +163,20 @@ pub struct Citizen {
 impl Citizen {
     /// A citizen we cannot reach.
     pub fn anonymous() -> Self {
-        Citizen { contact_kind: ContactKind::Anonymous, contact: None, name: None }
+        Citizen {
+            contact_kind: ContactKind::Anonymous,
+            contact: None,
+            name: None,
+        }
     }
 
     /// A citizen reachable through `contact` of `kind`.
     pub fn reachable(kind: ContactKind, contact: impl Into<String>) -> Self {
-        Citizen { contact_kind: kind, contact: Some(contact.into()), name: None }
+        Citizen {
+            contact_kind: kind,
+            contact: Some(contact.into()),
+            name: None,
+        }
     }
 }
 
@@ -182,7 +202,13 @@ impl Content {
     /// Content with `text` and its detected language, nothing else.
     pub fn text(text: impl Into<String>) -> Self {
         let text = text.into();
-        Content { language: Language::of(&text), text, title: None, attachments: Vec::new(), location: None }
+        Content {
+            language: Language::of(&text),
+            text,
+            title: None,
+            attachments: Vec::new(),
+            location: None,
+        }
     }
 }
 
@@ -364,9 +390,17 @@ impl RawPayload {
         let sha256 = hex::encode(Sha256::digest(body));
         let (encoding, body) = match std::str::from_utf8(body) {
             Ok(text) => (RawEncoding::Text, text.to_string()),
-            Err(_) => (RawEncoding::Base64, base64::engine::general_purpose::STANDARD.encode(body)),
+            Err(_) => (
+                RawEncoding::Base64,
+                base64::engine::general_purpose::STANDARD.encode(body),
+            ),
         };
-        RawPayload { content_type: content_type.map(str::to_string), encoding, body, sha256 }
+        RawPayload {
+            content_type: content_type.map(str::to_string),
+            encoding,
+            body,
+            sha256,
+        }
     }
 }
 
@@ -388,9 +422,22 @@ mod tests {
 
     #[test]
     fn times_have_milliseconds_and_z() {
-        let t = DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap().with_timezone(&Utc);
-        let src = Source { system: "web:x".into(), message_id: "1".into(), line: None, occurred_at: Some(t) };
-        let rec = IntakeRequest::new(Channel::Web, src, t, RawPayload::capture(None, b"{}"), "0".repeat(32));
+        let t = DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let src = Source {
+            system: "web:x".into(),
+            message_id: "1".into(),
+            line: None,
+            occurred_at: Some(t),
+        };
+        let rec = IntakeRequest::new(
+            Channel::Web,
+            src,
+            t,
+            RawPayload::capture(None, b"{}"),
+            "0".repeat(32),
+        );
         let json = serde_json::to_value(&rec).unwrap();
         assert_eq!(json["received_at"], "2026-11-24T00:00:00.000Z");
         assert_eq!(json["source"]["occurred_at"], "2026-11-24T00:00:00.000Z");
@@ -403,6 +450,9 @@ mod tests {
     fn raw_keeps_text_or_base64() {
         assert_eq!(RawPayload::capture(None, b"hi").encoding, RawEncoding::Text);
         let bin = RawPayload::capture(Some("application/octet-stream"), &[0xff, 0xfe]);
-        assert_eq!((bin.encoding, bin.body.as_str()), (RawEncoding::Base64, "//4="));
+        assert_eq!(
+            (bin.encoding, bin.body.as_str()),
+            (RawEncoding::Base64, "//4=")
+        );
     }
 }

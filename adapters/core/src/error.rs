@@ -39,6 +39,9 @@ impl AdapterError {
 
     /// True for authentication failures (counted as signature failures, never stored).
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self, AdapterError::Unauthorized(_) | AdapterError::Stale(_) | AdapterError::Forbidden(_))
+        matches!(
+            self,
+            AdapterError::Unauthorized(_) | AdapterError::Stale(_) | AdapterError::Forbidden(_)
+        )
     }
 }

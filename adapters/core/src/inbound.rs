@@ -13,7 +13,9 @@ pub trait Headers {
 
 impl Headers for &[(&str, &str)] {
     fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
     }
 }
 
@@ -38,14 +40,20 @@ pub struct Inbound<'a> {
 impl<'a> Inbound<'a> {
     /// The first value of query parameter `name`, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<Cow<'a, str>> {
-        form_urlencoded::parse(self.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// The media type of the body, lowercased, without parameters (`application/json`).
     pub fn media_type(&self) -> Option<String> {
-        self.headers
-            .get("content-type")
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.headers.get("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 
     /// The raw Content-Type header, for the record's audit copy.

@@ -7,6 +7,7 @@
 
 mod error;
 mod inbound;
+pub mod json;
 pub mod phone;
 pub mod signature;
 

@@ -5,7 +5,14 @@
 //! The platform matches a caller's history by number, so every form must become one string.
 
 /// What a caller-id says when the number is withheld.
-const ANONYMOUS: [&str; 6] = ["anonymous", "restricted", "unknown", "unavailable", "private", "withheld"];
+const ANONYMOUS: [&str; 6] = [
+    "anonymous",
+    "restricted",
+    "unknown",
+    "unavailable",
+    "private",
+    "withheld",
+];
 
 /// Normalises `raw` to E.164 (`+86…`) where the form allows it, keeps short service numbers
 /// (12345, 110) and numbers it cannot place as plain digits, and returns `None` for a withheld
@@ -17,7 +24,9 @@ pub fn normalize(raw: &str) -> Option<String> {
         s = rest.trim_end_matches('>');
     }
     for scheme in ["tel:", "sips:", "sip:"] {
-        if s.get(..scheme.len()).is_some_and(|head| head.eq_ignore_ascii_case(scheme)) {
+        if s.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+        {
             s = &s[scheme.len()..];
         }
     }
@@ -27,7 +36,9 @@ pub fn normalize(raw: &str) -> Option<String> {
     }
     let plus = s.starts_with('+');
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    let visual_only = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let visual_only = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if digits.is_empty() || !visual_only {
         // Not a number at all (a SIP user name, an alias): keep it, the platform shows it as is.
         return Some(s.to_string());
@@ -74,7 +85,15 @@ mod tests {
 
     #[test]
     fn chinese_forms() {
-        for raw in ["13812345678", "+8613812345678", "008613812345678", "8613812345678", "tel:+86-138-1234-5678", "sip:13812345678@10.0.0.1;user=phone", "\"Zhang\" <sip:+8613812345678@pbx>"] {
+        for raw in [
+            "13812345678",
+            "+8613812345678",
+            "008613812345678",
+            "8613812345678",
+            "tel:+86-138-1234-5678",
+            "sip:13812345678@10.0.0.1;user=phone",
+            "\"Zhang\" <sip:+8613812345678@pbx>",
+        ] {
             assert_eq!(normalize(raw).as_deref(), Some("+8613812345678"), "{raw}");
         }
         assert_eq!(normalize("043312345678").as_deref(), Some("+8643312345678"));

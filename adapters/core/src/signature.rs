@@ -22,7 +22,9 @@ pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {
 /// True when the hex HMAC-SHA256 of `parts` equals `provided` (case-insensitive hex), compared
 /// in constant time.
 pub fn hmac_sha256_hex_matches(secret: &[u8], parts: &[&[u8]], provided: &str) -> bool {
-    let Ok(provided) = hex::decode(provided.trim()) else { return false };
+    let Ok(provided) = hex::decode(provided.trim()) else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts keys of any length");
     for p in parts {
         mac.update(p);
@@ -36,14 +38,20 @@ pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Parses unix seconds from `value` and checks it lies within `tolerance_secs` of `now`.
-pub fn check_unix_timestamp(value: &str, now: DateTime<Utc>, tolerance_secs: u64) -> Result<i64, AdapterError> {
+pub fn check_unix_timestamp(
+    value: &str,
+    now: DateTime<Utc>,
+    tolerance_secs: u64,
+) -> Result<i64, AdapterError> {
     let ts: i64 = value
         .trim()
         .parse()
         .map_err(|_| AdapterError::Malformed("timestamp is not unix seconds".into()))?;
     let skew = now.timestamp().abs_diff(ts);
     if skew > tolerance_secs {
-        return Err(AdapterError::Stale(format!("timestamp is {skew} s away from the gateway clock (allowed {tolerance_secs} s)")));
+        return Err(AdapterError::Stale(format!(
+            "timestamp is {skew} s away from the gateway clock (allowed {tolerance_secs} s)"
+        )));
     }
     Ok(ts)
 }
@@ -55,9 +63,20 @@ mod tests {
     #[test]
     fn rfc4231_case_2() {
         let mac = hmac_sha256_hex(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-        assert!(hmac_sha256_hex_matches(b"Jefe", &[b"what do ya want for nothing?"], &mac.to_uppercase()));
-        assert!(!hmac_sha256_hex_matches(b"Jefe", &[b"what do ya want for nothing!"], &mac));
+        assert_eq!(
+            mac,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(hmac_sha256_hex_matches(
+            b"Jefe",
+            &[b"what do ya want for nothing?"],
+            &mac.to_uppercase()
+        ));
+        assert!(!hmac_sha256_hex_matches(
+            b"Jefe",
+            &[b"what do ya want for nothing!"],
+            &mac
+        ));
         assert!(!hmac_sha256_hex_matches(b"Jefe", &[b"x"], "not hex"));
     }
 
@@ -65,8 +84,17 @@ mod tests {
     fn timestamp_window() {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         assert!(check_unix_timestamp("1700000299", now, 300).is_ok());
-        assert!(matches!(check_unix_timestamp("1699999000", now, 300), Err(AdapterError::Stale(_))));
-        assert!(matches!(check_unix_timestamp("soon", now, 300), Err(AdapterError::Malformed(_))));
-        assert!(matches!(check_unix_timestamp("-99999999999999999999", now, 300), Err(AdapterError::Malformed(_))));
+        assert!(matches!(
+            check_unix_timestamp("1699999000", now, 300),
+            Err(AdapterError::Stale(_))
+        ));
+        assert!(matches!(
+            check_unix_timestamp("soon", now, 300),
+            Err(AdapterError::Malformed(_))
+        ));
+        assert!(matches!(
+            check_unix_timestamp("-99999999999999999999", now, 300),
+            Err(AdapterError::Malformed(_))
+        ));
     }
 }

@@ -1,0 +1,320 @@
+//! One post of a batch, parsed into a request or rejected with a reason the partner can act on.
+
+use chrono::{DateTime, Utc};
+use intake_adapter::{phone, AdapterError, Inbound};
+use intake_schema::{
+    Attachment, AttachmentKind, Channel, Citizen, ContactKind, Content, IntakeRequest, Location,
+    Moderation, Program, RawPayload, Source, Transfer,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::Partner;
+
+/// The result for one post, in batch order.
+#[derive(Debug)]
+pub struct PostOutcome {
+    /// The partner's post id as sent (empty when it was missing).
+    pub id: String,
+    /// The request to publish, or why the post was refused.
+    pub result: Result<Box<IntakeRequest>, String>,
+}
+
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    posts: Vec<&'a RawValue>,
+}
+
+/// A post id may be a JSON string or number; partners' databases use both.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PostId {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+#[derive(Deserialize)]
+struct Post {
+    id: Option<PostId>,
+    kind: Option<String>,
+    board: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    author: Option<Author>,
+    posted_at: Option<String>,
+    moderation: Option<ModerationIn>,
+    location: Option<Location>,
+    #[serde(default)]
+    attachments: Vec<AttachmentIn>,
+    program: Option<ProgramIn>,
+    transfer: Option<TransferIn>,
+}
+
+#[derive(Deserialize)]
+struct Author {
+    name: Option<String>,
+    phone: Option<String>,
+    account: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ModerationIn {
+    moderator: Option<String>,
+    approved_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AttachmentIn {
+    kind: Option<String>,
+    url: String,
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProgramIn {
+    name: String,
+    aired_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TransferIn {
+    platform: String,
+    original_id: PostId,
+    transferred_at: Option<String>,
+    url: Option<String>,
+}
+
+/// Parses the batch. Only a body that is not `{"posts": [...]}` fails as a whole.
+pub fn parse_batch(inbound: &Inbound, partner: &Partner) -> Result<Vec<PostOutcome>, AdapterError> {
+    // JSON is UTF-8 (RFC 8259); say so plainly instead of failing inside some post.
+    let text = std::str::from_utf8(inbound.body).map_err(|e| {
+        AdapterError::Encoding(format!(
+            "body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })?;
+    intake_adapter::json::check_json_depth(text, intake_adapter::json::MAX_JSON_DEPTH)?;
+    let batch: Batch = serde_json::from_str(text).map_err(|e| {
+        AdapterError::Malformed(format!(
+            "body is not {{\"posts\": [...]}}: {}",
+            e.classify_text()
+        ))
+    })?;
+    if batch.posts.is_empty() {
+        return Err(AdapterError::Malformed("posts is empty".into()));
+    }
+    if batch.posts.len() > partner.max_posts {
+        return Err(AdapterError::Malformed(format!(
+            "{} posts in one batch; at most {}",
+            batch.posts.len(),
+            partner.max_posts
+        )));
+    }
+    Ok(batch
+        .posts
+        .iter()
+        .map(|raw| parse_post(raw, inbound, partner))
+        .collect())
+}
+
+trait ClassifyText {
+    fn classify_text(&self) -> &'static str;
+}
+
+impl ClassifyText for serde_json::Error {
+    /// serde's messages quote the offending value, which may be a citizen's text: say only
+    /// what kind of problem it was.
+    fn classify_text(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Syntax => "invalid JSON syntax",
+            serde_json::error::Category::Eof => "JSON ends too early",
+            serde_json::error::Category::Data => "wrong field types",
+            serde_json::error::Category::Io => "unreadable body",
+        }
+    }
+}
+
+fn parse_post(raw: &RawValue, inbound: &Inbound, partner: &Partner) -> PostOutcome {
+    let post: Post = match serde_json::from_str(raw.get()) {
+        Ok(p) => p,
+        Err(e) => {
+            let id = serde_json::from_str::<serde_json::Value>(raw.get())
+                .ok()
+                .and_then(|v| v.get("id").map(id_text))
+                .unwrap_or_default();
+            return PostOutcome {
+                id,
+                result: Err(format!("post is not a valid object: {}", e.classify_text())),
+            };
+        }
+    };
+    let id = post.id.as_ref().map(PostId::text).unwrap_or_default();
+    let result = build(post, &id, raw, inbound, partner).map(Box::new);
+    PostOutcome { id, result }
+}
+
+fn id_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl PostId {
+    fn text(&self) -> String {
+        match self {
+            PostId::Text(s) => s.clone(),
+            PostId::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn build(
+    post: Post,
+    id: &str,
+    raw: &RawValue,
+    inbound: &Inbound,
+    partner: &Partner,
+) -> Result<IntakeRequest, String> {
+    if id.trim().is_empty() {
+        return Err("id is required".into());
+    }
+    let channel = match post.kind.as_deref().unwrap_or("web") {
+        "web" => Channel::Web,
+        "radio" => Channel::Radio,
+        other => {
+            return Err(format!(
+                "kind must be web or radio, not {:?}",
+                truncate(other)
+            ))
+        }
+    };
+    let body = post.body.unwrap_or_default();
+    if body.trim().is_empty() {
+        return Err("body is required and must not be empty".into());
+    }
+    let moderation = post
+        .moderation
+        .ok_or("moderation is required: only approved posts may be pushed")?;
+    let moderator = moderation
+        .moderator
+        .filter(|m| !m.trim().is_empty())
+        .ok_or("moderation.moderator is required")?;
+    let approved_at = time(moderation.approved_at.as_deref(), "moderation.approved_at")?
+        .ok_or("moderation.approved_at is required")?;
+    let source = Source {
+        system: format!("web:{}", partner.name),
+        message_id: id.to_string(),
+        line: None,
+        occurred_at: time(post.posted_at.as_deref(), "posted_at")?,
+    };
+    let raw_payload = RawPayload::capture(Some("application/json"), raw.get().as_bytes());
+    let mut request = IntakeRequest::new(
+        channel,
+        source,
+        inbound.now,
+        raw_payload,
+        inbound.trace_id.to_string(),
+    );
+    request.citizen = citizen(post.author);
+    request.content = Content::text(body);
+    request.content.title = post.title.filter(|t| !t.trim().is_empty());
+    request.content.location = post.location.map(checked_location).transpose()?;
+    request.content.attachments = post
+        .attachments
+        .into_iter()
+        .map(attachment)
+        .collect::<Result<_, _>>()?;
+    let program = match post.program {
+        Some(p) if channel == Channel::Radio => Some(Program {
+            name: p.name,
+            aired_at: time(p.aired_at.as_deref(), "program.aired_at")?,
+        }),
+        Some(_) => return Err("program is only allowed on radio posts".into()),
+        None => None,
+    };
+    request.moderation = Some(Moderation {
+        moderator,
+        approved_at,
+        board: post.board,
+        program,
+    });
+    request.transfer = match post.transfer {
+        Some(t) if channel == Channel::Web => Some(Transfer {
+            platform: t.platform,
+            original_id: t.original_id.text(),
+            transferred_at: time(t.transferred_at.as_deref(), "transfer.transferred_at")?,
+            url: t.url,
+        }),
+        Some(_) => return Err("transfer is only allowed on web posts".into()),
+        None => None,
+    };
+    Ok(request)
+}
+
+fn citizen(author: Option<Author>) -> Citizen {
+    let Some(author) = author else {
+        return Citizen::anonymous();
+    };
+    let mut citizen = match (
+        author.phone.as_deref().and_then(phone::normalize),
+        author.account,
+    ) {
+        (Some(number), _) => Citizen::reachable(ContactKind::Phone, number),
+        (None, Some(account)) if !account.trim().is_empty() => {
+            Citizen::reachable(ContactKind::WebAccount, account)
+        }
+        _ => Citizen::anonymous(),
+    };
+    citizen.name = author.name.filter(|n| !n.trim().is_empty());
+    citizen
+}
+
+fn time(value: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, String> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| format!("{field} is not an RFC 3339 time"))
+        })
+        .transpose()
+}
+
+fn checked_location(l: Location) -> Result<Location, String> {
+    if (-90.0..=90.0).contains(&l.lat) && (-180.0..=180.0).contains(&l.lon) {
+        Ok(l)
+    } else {
+        Err("location is out of range".into())
+    }
+}
+
+fn attachment(a: AttachmentIn) -> Result<Attachment, String> {
+    if a.url.trim().is_empty() {
+        return Err("attachment url is empty".into());
+    }
+    let kind = match a.kind.as_deref().unwrap_or("file") {
+        "image" => AttachmentKind::Image,
+        "voice" => AttachmentKind::Voice,
+        "video" => AttachmentKind::Video,
+        "link" => AttachmentKind::Link,
+        "file" => AttachmentKind::File,
+        other => {
+            return Err(format!(
+                "attachment kind {:?} is not image, voice, video, link or file",
+                truncate(other)
+            ))
+        }
+    };
+    Ok(Attachment {
+        kind,
+        reference: a.url,
+        mime: None,
+        duration: None,
+        title: a.title,
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(20).collect()
+}

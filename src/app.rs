@@ -1,0 +1,201 @@
+//! Starting and stopping one gateway: storage, sink, listeners, background upkeep.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::dedup::DedupIndex;
+use crate::http::{self, AppState};
+use crate::ops::{self, OpsState};
+use crate::pipeline::Pipeline;
+use crate::sink::{JournalSink, KafkaSink, Sink, Topics};
+use crate::telemetry;
+
+/// How long shutdown waits for Kafka to acknowledge what is queued.
+const FLUSH_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory, dedup file or journal cannot be used.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The Kafka producer cannot be built.
+    #[error("sink: {0}")]
+    Sink(#[from] crate::sink::SinkError),
+    /// A listener cannot bind.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// What the OS said.
+        error: std::io::Error,
+    },
+}
+
+/// A running gateway.
+pub struct Gateway {
+    /// Where the hooks listen (the real port when configured with port 0).
+    pub addr: SocketAddr,
+    /// Where the ops endpoints listen.
+    pub ops_addr: SocketAddr,
+    /// The sink in use.
+    pub sink_kind: &'static str,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    upkeep: Vec<JoinHandle<()>>,
+    pipeline: Arc<Pipeline>,
+}
+
+/// Opens storage and the sink, binds both listeners and starts serving.
+pub async fn start(config: Config) -> Result<Gateway, StartError> {
+    let config = Arc::new(config);
+    let data_dir = config.storage.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| StartError::Storage(format!("{}: {e}", data_dir.display())))?;
+    let dedup = DedupIndex::open(
+        &data_dir.join("dedup"),
+        config.storage.dedup_window,
+        config.storage.dedup_max_entries,
+    )
+    .map_err(|e| StartError::Storage(format!("dedup index: {e}")))?;
+    let topics = Topics {
+        requests: config.kafka.topic.clone(),
+        events: config.kafka.events_topic.clone(),
+        dead_letters: config.kafka.dead_letter_topic.clone(),
+    };
+    let mut upkeep = Vec::new();
+    let sink = match config.kafka.bootstrap_servers() {
+        Some(bootstrap) => {
+            let kafka = Arc::new(KafkaSink::new(&config.kafka, &bootstrap, topics)?);
+            upkeep.push(kafka.spawn_probe(Duration::from_secs(5)));
+            Sink::Kafka(kafka)
+        }
+        None => Sink::Journal(Arc::new(JournalSink::open(
+            &data_dir.join("journal"),
+            config.storage.segment_bytes,
+            topics,
+        )?)),
+    };
+    let pipeline = Arc::new(Pipeline::new(
+        dedup.clone(),
+        sink,
+        config.kafka.delivery_timeout,
+    ));
+    let prometheus = telemetry::prometheus();
+    upkeep.push(spawn_upkeep(dedup, prometheus.clone()));
+
+    let listener = bind(config.server.listen).await?;
+    let ops_listener = bind(config.ops.listen).await?;
+    let addr = listener.local_addr().map_err(|error| StartError::Bind {
+        addr: config.server.listen,
+        error,
+    })?;
+    let ops_addr = ops_listener
+        .local_addr()
+        .map_err(|error| StartError::Bind {
+            addr: config.ops.listen,
+            error,
+        })?;
+    let (stop, stopped) = watch::channel(false);
+    let hooks = http::router(AppState {
+        config: config.clone(),
+        pipeline: pipeline.clone(),
+    });
+    let ops = ops::router(OpsState {
+        pipeline: pipeline.clone(),
+        prometheus,
+    });
+    let servers = vec![
+        serve(listener, hooks, stopped.clone()),
+        serve(ops_listener, ops, stopped),
+    ];
+    tracing::info!(%addr, %ops_addr, sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
+    Ok(Gateway {
+        addr,
+        ops_addr,
+        sink_kind: pipeline.sink().kind(),
+        stop,
+        servers,
+        upkeep,
+        pipeline,
+    })
+}
+
+impl Gateway {
+    /// Stops accepting, lets in-flight requests finish, flushes the sink and the dedup index.
+    pub async fn shutdown(self) {
+        tracing::info!("shutting down: no new requests, finishing in-flight ones");
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+        for task in &self.upkeep {
+            task.abort();
+        }
+        self.pipeline.sink().close(FLUSH_GRACE).await;
+        if let Err(e) = self.pipeline.dedup().flush(true) {
+            tracing::error!(error = %e, "dedup index flush failed: recent ids may be re-accepted as new after restart");
+        }
+        tracing::info!("shutdown complete");
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| StartError::Bind { addr, error })
+}
+
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "listener failed");
+        }
+    })
+}
+
+fn spawn_upkeep(
+    dedup: Arc<DedupIndex>,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            n += 1;
+            let dedup = dedup.clone();
+            let sweep = n % 240 == 0;
+            let result = tokio::task::spawn_blocking(move || {
+                dedup.flush(false)?;
+                if sweep {
+                    dedup.sweep()?;
+                }
+                Ok::<_, std::io::Error>(())
+            })
+            .await;
+            if let Ok(Err(e)) = result {
+                tracing::warn!(error = %e, "dedup index upkeep failed");
+            }
+            if n % 20 == 0 {
+                prometheus.run_upkeep();
+            }
+        }
+    })
+}

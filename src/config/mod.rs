@@ -1,0 +1,279 @@
+//! Configuration: one TOML file, every key overridable by `INTAKE__SECTION__KEY` variables.
+//!
+//! Unknown keys are errors, not warnings: a mistyped `secert` would otherwise leave a partner
+//! silently disabled. Secrets are a [`Secret`] type that never prints.
+
+mod channels;
+mod secret;
+
+pub use channels::{ChannelsConfig, WebChannelConfig, WebPartnerConfig};
+pub use secret::Secret;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration of one gateway instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The public webhook listener.
+    pub server: ServerConfig,
+    /// The operations listener (health, readiness, metrics).
+    pub ops: OpsConfig,
+    /// Where local state lives.
+    pub storage: StorageConfig,
+    /// Where records go.
+    pub kafka: KafkaConfig,
+    /// The channels and their sources.
+    pub channels: ChannelsConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the public webhook listener.
+    pub listen: SocketAddr,
+    /// Largest accepted body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// A request still unanswered after this gets 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[ops]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    pub listen: SocketAddr,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: ([127, 0, 0, 1], 9090).into(),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the journal, the dedup index and (later) the spool.
+    pub data_dir: PathBuf,
+    /// How long a request id is remembered: re-deliveries within it are duplicates.
+    #[serde(with = "humantime_serde")]
+    pub dedup_window: Duration,
+    /// Upper bound of remembered ids; the oldest go first when it is reached.
+    pub dedup_max_entries: usize,
+    /// Size at which a journal segment file is closed and the next one started.
+    pub segment_bytes: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            dedup_window: Duration::from_secs(72 * 3600),
+            dedup_max_entries: 5_000_000,
+            segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[kafka]`; no brokers means the embedded journal.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, as a list or one comma-separated string; empty = embedded journal.
+    pub brokers: Brokers,
+    /// Topic of request records.
+    pub topic: String,
+    /// Topic of channel events (WeChat follows, call progress).
+    pub events_topic: String,
+    /// Topic of dead letters.
+    pub dead_letter_topic: String,
+    /// How long a caller waits for the broker's acknowledgement before getting 503.
+    #[serde(with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// How long librdkafka keeps trying a message after the caller got its answer.
+    #[serde(with = "humantime_serde")]
+    pub message_timeout: Duration,
+    /// `lz4`, `zstd`, `gzip`, `snappy` or `none`.
+    pub compression: String,
+    /// Extra librdkafka properties (security.protocol, sasl.*...), passed through verbatim.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: Brokers::default(),
+            topic: "intake.requests.v1".into(),
+            events_topic: "intake.events.v1".into(),
+            dead_letter_topic: "intake.rejected.v1".into(),
+            delivery_timeout: Duration::from_secs(3),
+            message_timeout: Duration::from_secs(30),
+            compression: "lz4".into(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The bootstrap.servers value, or `None` for the embedded journal.
+    pub fn bootstrap_servers(&self) -> Option<String> {
+        self.brokers.bootstrap()
+    }
+}
+
+/// Broker list that accepts `"a:9092,b:9092"` (what an environment variable can carry) and
+/// `["a:9092", "b:9092"]` (what TOML reads best).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Brokers {
+    /// Comma-separated.
+    Joined(String),
+    /// One per element.
+    List(Vec<String>),
+}
+
+impl Default for Brokers {
+    fn default() -> Self {
+        Brokers::Joined(String::new())
+    }
+}
+
+impl Brokers {
+    /// The bootstrap.servers value, or `None` when no broker is configured.
+    pub fn bootstrap(&self) -> Option<String> {
+        let list: Vec<String> = match self {
+            Brokers::Joined(s) => s.split(',').map(|b| b.trim().to_string()).collect(),
+            Brokers::List(v) => v.iter().map(|b| b.trim().to_string()).collect(),
+        };
+        let list: Vec<String> = list.into_iter().filter(|b| !b.is_empty()).collect();
+        (!list.is_empty()).then(|| list.join(","))
+    }
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `json` (default, for log shippers) or `text` (for people at a terminal).
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `intake_gateway=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "json".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an override does not parse or has unknown keys.
+    #[error("{0}")]
+    Parse(#[from] Box<figment::Error>),
+    /// It parses but cannot work.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then `INTAKE__*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        Self::extract(figment.merge(Env::prefixed("INTAKE__").split("__")))
+    }
+
+    /// Parses a TOML string (tests and `check-config`), without the environment.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.listen == self.ops.listen && self.server.listen.port() != 0 {
+            return Err(ConfigError::Invalid(
+                "server.listen and ops.listen must differ".into(),
+            ));
+        }
+        if self.kafka.delivery_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "kafka.delivery_timeout must be above zero".into(),
+            ));
+        }
+        for topic in [
+            &self.kafka.topic,
+            &self.kafka.events_topic,
+            &self.kafka.dead_letter_topic,
+        ] {
+            if topic.is_empty()
+                || !topic
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{topic:?} is not a valid Kafka topic name"
+                )));
+            }
+        }
+        if !["json", "text"].contains(&self.log.format.as_str()) {
+            return Err(ConfigError::Invalid(
+                "log.format must be json or text".into(),
+            ));
+        }
+        self.channels.validate().map_err(ConfigError::Invalid)
+    }
+
+    /// The effective configuration as TOML, secrets redacted: what `check-config` prints.
+    pub fn redacted_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! The public webhook listener: one route per channel, shared limits and error mapping.
+
+mod error;
+mod request;
+mod web;
+
+pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use request::{trace_id, HeaderView};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::pipeline::Pipeline;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// adapter -> dedup -> sink.
+    pub pipeline: Arc<Pipeline>,
+}
+
+/// The hook routes with their limits.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.server.max_body_bytes;
+    let timeout = state.config.server.request_timeout;
+    Router::new()
+        .route("/hooks/web/{partner}", post(web::push))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "not_found", "reason": "no such hook"})),
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        // A panic is a bug; it must cost one request, never the process or other requests.
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}

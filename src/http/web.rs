@@ -1,0 +1,111 @@
+//! `POST /hooks/web/{partner}`: the media partner's moderated web-board and radio posts.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::future::join_all;
+use intake_adapter::Inbound;
+use intake_web::{BatchReply, PostOutcome, PostResult, PostStatus};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+use super::request::{body, trace_id, HeaderView};
+use super::{ApiError, AppState};
+use crate::pipeline::{Admission, NotDurable};
+use crate::sink::Envelope;
+use crate::telemetry;
+
+/// Verifies the batch, publishes each accepted post, answers per post in input order.
+pub async fn push(
+    State(app): State<AppState>,
+    Path(partner): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = telemetry::InFlight::enter("web");
+    let trace = trace_id(&headers);
+    let configured = app.config.channels.web.partner(&partner);
+    let source = if configured.is_some() {
+        partner.as_str()
+    } else {
+        "unknown"
+    };
+    let span = tracing::info_span!("request", channel = "web", source, trace_id = %trace);
+    let result = async {
+        let partner = configured.ok_or_else(|| ApiError::UnknownSource {
+            kind: "partner",
+            name: partner.clone(),
+        })?;
+        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        // Scoped: the borrowed view must not live across the awaits below.
+        let outcomes = {
+            let header_view = HeaderView(&headers);
+            let inbound = Inbound {
+                method: "POST",
+                query: uri.query().unwrap_or(""),
+                headers: &header_view,
+                body: &bytes,
+                now: chrono::Utc::now(),
+                peer: Some(peer.ip()),
+                trace_id: &trace,
+            };
+            intake_web::handle(&inbound, &partner)?
+        };
+        let results = join_all(outcomes.into_iter().map(|o| admit(&app, source, o)))
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, ApiError>(Json(BatchReply { results }).into_response())
+    }
+    .instrument(span.clone())
+    .await;
+    telemetry::finish_request(&span, "web", source, started, result)
+}
+
+/// Publishes one post, or reports why it was rejected. Only "not durable" fails the batch.
+async fn admit(
+    app: &AppState,
+    source: &str,
+    outcome: PostOutcome,
+) -> Result<PostResult, NotDurable> {
+    let record = match outcome.result {
+        Ok(record) => record,
+        Err(reason) => {
+            telemetry::record_outcome("web", source, "rejected");
+            tracing::info!(post_status = "rejected", "post rejected");
+            return Ok(PostResult {
+                id: outcome.id,
+                status: PostStatus::Rejected,
+                request_id: None,
+                tracking_no: None,
+                error: Some(reason),
+            });
+        }
+    };
+    let envelope = Envelope::request(&record).map_err(|e| NotDurable(e.to_string()))?;
+    let status = match app.pipeline.submit(envelope).await? {
+        Admission::Accepted => PostStatus::Accepted,
+        Admission::Duplicate => PostStatus::Duplicate,
+    };
+    let label = if status == PostStatus::Accepted {
+        "accepted"
+    } else {
+        "duplicate"
+    };
+    telemetry::record_outcome(record.channel.as_str(), source, label);
+    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
+    Ok(PostResult {
+        id: outcome.id,
+        status,
+        request_id: Some(record.request_id.to_string()),
+        tracking_no: Some(record.tracking_no.to_string()),
+        error: None,
+    })
+}

@@ -1,0 +1,18 @@
+//! intake-gateway: the single front door of a 12345 government-service hotline.
+//!
+//! Every channel (phone, SMS, WeChat, web, radio) arrives over HTTP, is verified and normalized
+//! by its adapter crate, de-duplicated, made durable (Kafka acks=all, or the local journal's
+//! fsync) and only then acknowledged.
+
+pub mod app;
+pub mod config;
+pub mod dedup;
+pub mod http;
+pub mod local_log;
+pub mod ops;
+pub mod pipeline;
+pub mod sink;
+pub mod telemetry;
+
+pub use app::{start, Gateway, StartError};
+pub use config::Config;

@@ -1,0 +1,27 @@
+//! The local log: append-only JSON-lines segment files, group-committed with fsync.
+//!
+//! It is the embedded journal (the sink when no broker is configured) and, later, the spool
+//! that holds requests while Kafka is away: one component, tested once. A write is answered only
+//! after the fsync that covers it; many concurrent writes share one fsync, so the cost per
+//! request stays a memory copy.
+
+mod entry;
+mod reader;
+mod writer;
+
+pub use entry::{decode_line, encode_line, Entry};
+pub use reader::{read_all, ReadReport};
+pub use writer::{LocalLog, LogError};
+
+/// File name of segment number `seq`: sorting by name is sorting by age.
+pub fn segment_name(seq: u64) -> String {
+    format!("segment-{seq:012}.jsonl")
+}
+
+/// The segment number in a file name made by [`segment_name`].
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    name.strip_prefix("segment-")?
+        .strip_suffix(".jsonl")?
+        .parse()
+        .ok()
+}

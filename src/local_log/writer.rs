@@ -1,0 +1,216 @@
+//! The writer thread: one file handle, one fsync per batch of concurrent appends.
+//!
+//! fsync is a blocking call that takes milliseconds on real disks; doing it per request would cap
+//! a surge at a few hundred requests per second. Appends queue up while the previous batch is
+//! being synced, and the next fsync covers all of them.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{parse_segment_name, segment_name};
+
+/// Most appends one fsync covers, and most bytes; bounds the latency of the first in a batch.
+const MAX_BATCH: usize = 4096;
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Appends waiting for the writer; beyond it callers wait (backpressure, not memory growth).
+const QUEUE: usize = 16 * 1024;
+
+/// Why an append did not become durable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LogError {
+    /// The disk refused: full, read-only, gone.
+    #[error("local log I/O error: {0}")]
+    Io(String),
+    /// The log is shutting down.
+    #[error("local log is closed")]
+    Closed,
+}
+
+enum Op {
+    Append(Vec<u8>, oneshot::Sender<Result<(), LogError>>),
+    Close,
+}
+
+/// A directory of segment files with a group-committing writer.
+pub struct LocalLog {
+    dir: PathBuf,
+    tx: mpsc::Sender<Op>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    appended: Arc<AtomicU64>,
+}
+
+impl LocalLog {
+    /// Opens (creating if needed) the log in `dir`; segments roll over at `segment_bytes`.
+    pub fn open(dir: &Path, segment_bytes: u64) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let segments = Segments::open(dir, segment_bytes)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let appended = Arc::new(AtomicU64::new(0));
+        let counter = appended.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!(
+                "local-log-{}",
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("log")
+            ))
+            .spawn(move || run(segments, rx, counter))
+            .map_err(io)?;
+        Ok(LocalLog {
+            dir: dir.to_path_buf(),
+            tx,
+            thread: Mutex::new(Some(thread)),
+            appended,
+        })
+    }
+
+    /// Appends one encoded line; returns once it is fsynced.
+    pub async fn append(&self, line: Vec<u8>) -> Result<(), LogError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Op::Append(line, done))
+            .await
+            .map_err(|_| LogError::Closed)?;
+        wait.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// The directory of the segments.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Lines made durable since open.
+    pub fn appended(&self) -> u64 {
+        self.appended.load(Ordering::Relaxed)
+    }
+
+    /// True while the writer thread runs.
+    pub fn is_open(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Finishes queued appends, syncs and stops the writer. Later appends fail with `Closed`.
+    pub async fn close(&self) {
+        let _ = self.tx.send(Op::Close).await;
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn io(e: std::io::Error) -> LogError {
+    LogError::Io(e.to_string())
+}
+
+fn run(mut segments: Segments, mut rx: mpsc::Receiver<Op>, appended: Arc<AtomicU64>) {
+    let mut batch: Vec<oneshot::Sender<Result<(), LogError>>> = Vec::with_capacity(MAX_BATCH);
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut closing = false;
+    while !closing {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Append(line, done) => {
+                    buf.extend_from_slice(&line);
+                    batch.push(done);
+                }
+                Op::Close => closing = true,
+            }
+            if closing || batch.len() >= MAX_BATCH || buf.len() >= MAX_BATCH_BYTES {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let result = segments.write_durably(&buf).map_err(io);
+        if result.is_ok() {
+            appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        for done in batch.drain(..) {
+            let _ = done.send(result.clone());
+        }
+        buf.clear();
+    }
+    // Anything queued behind Close is refused when `rx` drops here.
+}
+
+/// The open segment and the rule for starting the next one.
+struct Segments {
+    dir: PathBuf,
+    segment_bytes: u64,
+    seq: u64,
+    file: File,
+    len: u64,
+}
+
+impl Segments {
+    fn open(dir: &Path, segment_bytes: u64) -> Result<Self, LogError> {
+        let last = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(parse_segment_name))
+            .max();
+        let seq = match last {
+            // A segment not ending in a newline was torn by a crash: leave the torn line last
+            // in its file, where readers skip it, and write on in a fresh segment.
+            Some(seq) if ends_cleanly(&dir.join(segment_name(seq))).map_err(io)? => seq,
+            Some(seq) => seq + 1,
+            None => 1,
+        };
+        let (file, len) = open_segment(dir, seq).map_err(io)?;
+        Ok(Segments {
+            dir: dir.to_path_buf(),
+            segment_bytes: segment_bytes.max(1),
+            seq,
+            file,
+            len,
+        })
+    }
+
+    fn write_durably(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.len > 0 && self.len + bytes.len() as u64 > self.segment_bytes {
+            self.file.sync_all()?;
+            let (file, len) = open_segment(&self.dir, self.seq + 1)?;
+            self.seq += 1;
+            self.file = file;
+            self.len = len;
+        }
+        self.file.write_all(bytes)?;
+        self.file.sync_data()?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+fn ends_cleanly(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+fn open_segment(dir: &Path, seq: u64) -> std::io::Result<(File, u64)> {
+    let path = dir.join(segment_name(seq));
+    let created = !path.exists();
+    let file = OpenOptions::new().create(true).append(true).open(&path)?;
+    if created {
+        // The new name must survive a crash too, or its fsynced lines are unreachable.
+        File::open(dir)?.sync_all()?;
+    }
+    let len = file.metadata()?.len();
+    Ok((file, len))
+}

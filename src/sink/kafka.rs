@@ -1,0 +1,114 @@
+//! The Kafka sink: one idempotent producer with acks=all per gateway instance.
+//!
+//! Idempotence makes librdkafka's own retries exactly-once per partition; acks=all makes an
+//! acknowledgement mean "on every in-sync replica", the only meaning under which a 2xx may be sent.
+
+use rdkafka::config::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Envelope, SinkError, Topics};
+use crate::config::KafkaConfig;
+
+/// The producer and what `/readyz` knows about the cluster.
+pub struct KafkaSink {
+    producer: FutureProducer,
+    topics: Topics,
+    up: Arc<AtomicBool>,
+}
+
+impl KafkaSink {
+    /// Builds the producer; fails only on invalid settings (no broker is contacted yet).
+    pub fn new(config: &KafkaConfig, bootstrap: &str, topics: Topics) -> Result<Self, SinkError> {
+        let mut client = ClientConfig::new();
+        client
+            .set("bootstrap.servers", bootstrap)
+            .set("client.id", "intake-gateway")
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", &config.compression)
+            .set("linger.ms", "5")
+            .set(
+                "message.timeout.ms",
+                config.message_timeout.as_millis().to_string(),
+            );
+        for (k, v) in &config.properties {
+            client.set(k, v);
+        }
+        let producer: FutureProducer = client
+            .create()
+            .map_err(|e| SinkError::Kafka(e.to_string()))?;
+        Ok(KafkaSink {
+            producer,
+            topics,
+            up: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Sends and waits for the broker's acknowledgement.
+    pub async fn publish(&self, envelope: &Envelope) -> Result<(), SinkError> {
+        let mut headers = OwnedHeaders::new_with_capacity(envelope.headers.len());
+        for (k, v) in &envelope.headers {
+            headers = headers.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        let record = FutureRecord::to(self.topics.name(envelope.topic))
+            .key(envelope.key.as_bytes())
+            .payload(envelope.payload.as_bytes())
+            .headers(headers);
+        let delivery = self
+            .producer
+            .send_result(record)
+            .map_err(|(e, _)| SinkError::Kafka(e.to_string()))?;
+        match delivery.await {
+            Ok(Ok(_)) => {
+                self.up.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err((e, _))) => Err(SinkError::Kafka(e.to_string())),
+            Err(_) => Err(SinkError::Kafka(
+                "delivery report lost (producer closed)".into(),
+            )),
+        }
+    }
+
+    /// Whether the last metadata probe or delivery reached the cluster.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Probes the cluster every `every` until the returned task is aborted.
+    pub fn spawn_probe(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let sink = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let producer = sink.producer.clone();
+                let reachable = tokio::task::spawn_blocking(move || {
+                    producer
+                        .client()
+                        .fetch_metadata(None, Duration::from_secs(3))
+                        .is_ok()
+                })
+                .await
+                .unwrap_or(false);
+                let was = sink.up.swap(reachable, Ordering::Relaxed);
+                if was != reachable {
+                    tracing::warn!(kafka_up = reachable, "kafka reachability changed");
+                }
+                metrics::gauge!("intake_kafka_up").set(if reachable { 1.0 } else { 0.0 });
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    /// Waits (up to `grace`) for queued messages to be acknowledged.
+    pub async fn close(&self, grace: Duration) {
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(grace)).await;
+    }
+}

@@ -1,0 +1,72 @@
+//! Where durable requests go: Kafka, or the embedded journal when no broker is configured.
+//!
+//! Either way `publish` returns only when the record is durable (acks=all, or fsynced), which
+//! is the moment the gateway may answer 2xx.
+
+mod envelope;
+mod journal;
+mod kafka;
+
+pub use envelope::{Envelope, Topic, Topics};
+pub use journal::JournalSink;
+pub use kafka::KafkaSink;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a record is not (yet) durable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SinkError {
+    /// The broker refused or did not confirm.
+    #[error("kafka: {0}")]
+    Kafka(String),
+    /// The local journal could not write.
+    #[error(transparent)]
+    Local(#[from] crate::local_log::LogError),
+    /// The record could not be encoded (a bug, not the caller's fault).
+    #[error("encoding: {0}")]
+    Encoding(String),
+}
+
+/// The configured sink.
+#[derive(Clone)]
+pub enum Sink {
+    /// Kafka with an idempotent, acks=all producer.
+    Kafka(Arc<KafkaSink>),
+    /// The embedded journal.
+    Journal(Arc<JournalSink>),
+}
+
+impl Sink {
+    /// Publishes one record; resolves when it is durable or definitely failed.
+    pub async fn publish(&self, envelope: &Envelope) -> Result<(), SinkError> {
+        match self {
+            Sink::Kafka(k) => k.publish(envelope).await,
+            Sink::Journal(j) => j.publish(envelope).await,
+        }
+    }
+
+    /// True when a publish now would be expected to succeed (for `/readyz`).
+    pub fn is_ready(&self) -> bool {
+        match self {
+            Sink::Kafka(k) => k.is_up(),
+            Sink::Journal(j) => j.is_open(),
+        }
+    }
+
+    /// `kafka` or `journal`, for logs and the ops page.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Sink::Kafka(_) => "kafka",
+            Sink::Journal(_) => "journal",
+        }
+    }
+
+    /// Delivers what is queued (within `grace`) and releases the sink.
+    pub async fn close(&self, grace: Duration) {
+        match self {
+            Sink::Kafka(k) => k.close(grace).await,
+            Sink::Journal(j) => j.close().await,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Shared by the end-to-end tests: a gateway on port 0 against the real broker, signing, reading.
+#![allow(dead_code)]
+
+pub mod broker;
+pub mod consume;
+pub mod schema;
+
+use intake_gateway::{Config, Gateway};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use broker::broker;
+pub use consume::{consume, Consumed};
+pub use schema::assert_valid_request;
+
+/// The demo partner every test configures.
+pub const PARTNER: &str = "baixing";
+/// Its secret.
+pub const SECRET: &str = "test-secret";
+
+/// A gateway running in this process, and where its records go.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// `http://127.0.0.1:OPS_PORT`
+    pub ops: String,
+    /// The running gateway (taken by `stop`).
+    pub gateway: Option<Gateway>,
+    /// The configuration it runs with (start it again on the same data dir to "restart").
+    pub config: Config,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    _data: Option<tempfile::TempDir>,
+}
+
+/// A configuration on port 0, with a fresh data dir and per-test topics; Kafka when `kafka`.
+pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let brokers = if kafka {
+        format!("\"{}\"", broker().bootstrap)
+    } else {
+        "\"\"".into()
+    };
+    let toml = format!(
+        r#"
+        [server]
+        listen = "127.0.0.1:0"
+        [ops]
+        listen = "127.0.0.1:0"
+        [storage]
+        data_dir = "{data}"
+        [kafka]
+        brokers = {brokers}
+        topic = "intake.requests.v1.{suffix}"
+        events_topic = "intake.events.v1.{suffix}"
+        dead_letter_topic = "intake.rejected.v1.{suffix}"
+        delivery_timeout = "5s"
+        [channels.web.partners.{PARTNER}]
+        secret = "{SECRET}"
+        [channels.web.partners.no-secret-yet]
+        "#,
+        data = data.path().display(),
+    );
+    let config = Config::from_toml(&toml).expect("test config");
+    if kafka {
+        let k = &config.kafka;
+        broker()
+            .create_topics(&[&k.topic, &k.events_topic, &k.dead_letter_topic], 3)
+            .await;
+    }
+    (config, data)
+}
+
+/// Starts a gateway with Kafka (`kafka = true`) or on the embedded journal.
+pub async fn spawn_app(kafka: bool) -> TestApp {
+    let (config, data) = test_config(kafka).await;
+    let mut app = start(config).await;
+    app._data = Some(data);
+    app
+}
+
+/// Starts a gateway with `config` as is.
+pub async fn start(config: Config) -> TestApp {
+    let gateway = intake_gateway::start(config.clone())
+        .await
+        .expect("gateway starts");
+    TestApp {
+        base: format!("http://{}", gateway.addr),
+        ops: format!("http://{}", gateway.ops_addr),
+        gateway: Some(gateway),
+        config,
+        client: reqwest::Client::new(),
+        _data: None,
+    }
+}
+
+impl TestApp {
+    /// Graceful shutdown, then a fresh gateway on the same configuration and data dir.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(g) = self.gateway.take() {
+            g.shutdown().await;
+        }
+        let mut next = start(self.config.clone()).await;
+        next._data = self._data.take();
+        next
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        &self.config.storage.data_dir
+    }
+
+    /// POSTs `body` to the web hook of `partner`, signed with `secret` at `timestamp`.
+    pub async fn post_web_signed(
+        &self,
+        partner: &str,
+        secret: &str,
+        timestamp: i64,
+        body: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}/hooks/web/{partner}", self.base))
+            .header("content-type", "application/json")
+            .header("x-intake-timestamp", timestamp.to_string())
+            .header(
+                "x-intake-signature",
+                format!("v1={}", sign(secret, timestamp, body.as_bytes())),
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POSTs `body` to the demo partner, signed now.
+    pub async fn post_web(&self, body: &str) -> reqwest::Response {
+        self.post_web_signed(PARTNER, SECRET, now(), body).await
+    }
+
+    /// Records on this gateway's request topic.
+    pub fn consume_requests(&self, expected: usize) -> Vec<Consumed> {
+        consume(
+            &broker().bootstrap,
+            &self.config.kafka.topic,
+            expected,
+            Duration::from_secs(20),
+        )
+    }
+
+    /// Records in this gateway's journal.
+    pub fn journal(&self) -> Vec<intake_gateway::local_log::Entry> {
+        intake_gateway::local_log::read_all(&self.data_dir().join("journal"))
+            .expect("journal readable")
+            .entries
+    }
+}
+
+/// `hex(HMAC-SHA256(secret, "{timestamp}.{body}"))`
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    intake_adapter::signature::hmac_sha256_hex(
+        secret.as_bytes(),
+        &[timestamp.to_string().as_bytes(), b".", body],
+    )
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A moderated web post.
+pub fn post(id: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "title": "路灯", "body": text,
+        "author": {"name": "张女士", "phone": "13812345678"},
+        "posted_at": "2026-11-24T08:00:00+08:00",
+        "moderation": {"moderator": "editor-li", "approved_at": "2026-11-24T08:05:00+08:00"}
+    })
+}
+
+/// `{"posts": [...]}`
+pub fn batch(posts: &[serde_json::Value]) -> String {
+    serde_json::json!({ "posts": posts }).to_string()
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
