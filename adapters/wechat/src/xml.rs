@@ -1,0 +1,259 @@
+//! The XML of WeChat pushes: a flat `<xml>` root whose children hold text or CDATA.
+//!
+//! The parser is deliberately narrow. Any DTD is refused, so neither external entities (XXE) nor
+//! entity bombs (billion laughs) can exist; only XML's five built-in entities and character
+//! references are resolved. Depth and element count are bounded so a hostile body costs linear
+//! time and bounded memory. Only the root's direct children are kept: WeChat's message fields all
+//! live there, and nested blocks of newer events are skipped rather than guessed at.
+
+use intake_adapter::AdapterError;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// Deepest nesting accepted; WeChat's deepest push (menu picture events) is 4 levels.
+pub const MAX_DEPTH: usize = 8;
+/// Most elements accepted in one document; real pushes have a few dozen.
+pub const MAX_ELEMENTS: usize = 512;
+
+/// The direct children of the `<xml>` root, in document order, first occurrence of each name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The text of child `name` (exact case), if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The text of child `name` with surrounding whitespace removed, `None` when absent or blank.
+    pub fn trimmed(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// True when child `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The names of all children, in document order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    fn insert(&mut self, name: String, value: String) {
+        // Keep the first: WeChat never repeats a field, so a repeat is noise, and one fixed rule
+        // means every check and every mapping sees the same value.
+        if !self.has(&name) {
+            self.0.push((name, value));
+        }
+    }
+}
+
+fn malformed(why: impl Into<String>) -> AdapterError {
+    AdapterError::Malformed(why.into())
+}
+
+/// Parses a push body into the children of its `<xml>` root.
+pub fn parse(body: &str) -> Result<Fields, AdapterError> {
+    let mut reader = Reader::from_str(body);
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    config.expand_empty_elements = false;
+
+    let mut fields = Fields::default();
+    let mut depth = 0usize;
+    let mut elements = 0usize;
+    let mut root_done = false;
+    // The child being read: its name and its text pieces (CDATA flag, text).
+    let mut current: Option<(String, Vec<(bool, String)>)> = None;
+
+    loop {
+        let event = reader.read_event().map_err(|e| {
+            malformed(format!(
+                "invalid XML at byte {}: {e}",
+                reader.error_position()
+            ))
+        })?;
+        match event {
+            Event::DocType(_) => {
+                return Err(malformed("DTDs and entity declarations are not accepted"))
+            }
+            Event::Start(_) | Event::Empty(_) if root_done && depth == 0 => {
+                return Err(malformed("content after the root element"));
+            }
+            Event::Start(start) => {
+                elements += 1;
+                depth += 1;
+                if depth > MAX_DEPTH || elements > MAX_ELEMENTS {
+                    return Err(malformed("XML nested too deep or too many elements"));
+                }
+                let name = element_name(start.name().as_ref())?;
+                match depth {
+                    1 if name != "xml" => return Err(malformed("the root element must be <xml>")),
+                    2 => current = Some((name, Vec::new())),
+                    _ => {}
+                }
+            }
+            Event::Empty(start) => {
+                elements += 1;
+                if depth + 1 > MAX_DEPTH || elements > MAX_ELEMENTS {
+                    return Err(malformed("XML nested too deep or too many elements"));
+                }
+                let name = element_name(start.name().as_ref())?;
+                match depth {
+                    0 if name == "xml" => root_done = true,
+                    0 => return Err(malformed("the root element must be <xml>")),
+                    1 => fields.insert(name, String::new()),
+                    _ => {}
+                }
+            }
+            Event::End(_) => {
+                if depth == 2 {
+                    if let Some((name, pieces)) = current.take() {
+                        fields.insert(name, join_pieces(pieces));
+                    }
+                }
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    root_done = true;
+                }
+            }
+            Event::Text(text) => {
+                let text = text
+                    .unescape()
+                    .map_err(|e| malformed(format!("bad escape in text: {e}")))?;
+                if depth == 2 {
+                    if let Some((_, pieces)) = current.as_mut() {
+                        pieces.push((false, text.into_owned()));
+                    }
+                } else if depth == 0 && !text.trim().is_empty() {
+                    return Err(malformed("text outside the root element"));
+                }
+            }
+            Event::CData(data) => {
+                if depth == 2 {
+                    let text = std::str::from_utf8(&data)
+                        .map_err(|_| AdapterError::Encoding("CDATA is not UTF-8".into()))?;
+                    if let Some((_, pieces)) = current.as_mut() {
+                        pieces.push((true, text.to_string()));
+                    }
+                } else if depth == 0 {
+                    return Err(malformed("CDATA outside the root element"));
+                }
+            }
+            Event::Eof => break,
+            // Declarations, comments and processing instructions carry no message data.
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+        }
+    }
+    if depth != 0 {
+        return Err(malformed("unexpected end of XML"));
+    }
+    if !root_done {
+        return Err(malformed("no <xml> root element"));
+    }
+    Ok(fields)
+}
+
+fn element_name(raw: &[u8]) -> Result<String, AdapterError> {
+    std::str::from_utf8(raw)
+        .map(str::to_string)
+        .map_err(|_| AdapterError::Encoding("element name is not UTF-8".into()))
+}
+
+/// Joins the text pieces of one element. Pretty-printed pushes put newlines and indentation
+/// around a CDATA section; when CDATA is present, whitespace-only text beside it is layout, not
+/// content.
+fn join_pieces(pieces: Vec<(bool, String)>) -> String {
+    let has_cdata = pieces.iter().any(|(cdata, _)| *cdata);
+    pieces
+        .into_iter()
+        .filter(|(cdata, text)| !has_cdata || *cdata || !text.trim().is_empty())
+        .map(|(_, text)| text)
+        .collect()
+}
+
+/// Writes `text` as one or more CDATA sections: a `]]>` inside is split across two sections, and
+/// characters XML 1.0 cannot carry at all are dropped so the reply always parses.
+pub fn cdata(text: &str) -> String {
+    let clean: String = text.chars().filter(|&c| is_xml_char(c)).collect();
+    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdata_plain_and_entities() {
+        let f = parse("<?xml version=\"1.0\"?><xml><A><![CDATA[a <b> &amp;]]></A>\n  <B>x &amp; y &#x4E2D;</B><C/><A>second</A><N><M>deep</M></N></xml>").unwrap();
+        assert_eq!(f.get("A"), Some("a <b> &amp;"));
+        assert_eq!(f.get("B"), Some("x & y 中"));
+        assert_eq!(f.get("C"), Some(""));
+        assert_eq!(f.get("N"), Some(""));
+        assert_eq!(f.names().collect::<Vec<_>>(), ["A", "B", "C", "N"]);
+    }
+
+    #[test]
+    fn layout_around_cdata_is_dropped() {
+        let f = parse("<xml>\n <Content>\n   <![CDATA[ hi ]]>\n </Content>\n <T> 12 </T></xml>")
+            .unwrap();
+        assert_eq!(f.get("Content"), Some(" hi "));
+        assert_eq!(f.get("T"), Some(" 12 "));
+        assert_eq!(f.trimmed("T"), Some("12"));
+    }
+
+    #[test]
+    fn rejects_dtd_xxe_and_bombs() {
+        let xxe = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><Content>&x;</Content></xml>";
+        assert!(parse(xxe).is_err());
+        let lol = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]><xml><A>&lol2;</A></xml>";
+        assert!(parse(lol).is_err());
+        assert!(
+            parse("<xml><A>&lol;</A></xml>").is_err(),
+            "unknown entities are not resolved"
+        );
+        assert!(parse("<xml><!ENTITY a \"b\"><A/></xml>").is_err());
+    }
+
+    #[test]
+    fn structure_is_enforced() {
+        assert!(parse("").is_err());
+        assert!(parse("<root/>").is_err());
+        assert!(parse("<root><A/></root>").is_err());
+        assert!(parse("<xml><A></B></xml>").is_err());
+        assert!(parse("<xml><A>").is_err());
+        assert!(parse("<xml/><xml/>").is_err());
+        assert!(parse("<xml/>trailing").is_err());
+        assert!(parse("<xml/>").unwrap().names().next().is_none());
+        let deep = format!(
+            "<xml>{}{}</xml>",
+            "<a>".repeat(MAX_DEPTH),
+            "</a>".repeat(MAX_DEPTH)
+        );
+        assert!(parse(&deep).is_err());
+        let wide = format!("<xml>{}</xml>", "<a/>".repeat(MAX_ELEMENTS));
+        assert!(parse(&wide).is_err());
+    }
+
+    #[test]
+    fn four_megabytes_of_nesting_fail_fast() {
+        let open = "<a>".repeat(4 * 1024 * 1024 / 3);
+        assert!(parse(&format!("<xml>{open}")).is_err());
+    }
+
+    #[test]
+    fn cdata_escaping() {
+        assert_eq!(cdata("a]]>b"), "<![CDATA[a]]]]><![CDATA[>b]]>");
+        assert_eq!(cdata("x\u{0}\u{1}y"), "<![CDATA[xy]]>");
+        let xml = format!("<xml><C>{}</C></xml>", cdata("]]>]]>x"));
+        assert_eq!(parse(&xml).unwrap().get("C"), Some("]]>]]>x"));
+    }
+}
