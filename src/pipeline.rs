@@ -70,10 +70,12 @@ impl Pipeline {
                         }
                         // The first delivery failed: this one takes over.
                         Ok(_) => continue,
-                        Err(_) => return Err(NotDurable(format!(
+                        Err(_) => {
+                            return Err(NotDurable(format!(
                             "an earlier delivery of this message is still unconfirmed after {:?}",
                             self.budget
-                        ))),
+                        )))
+                        }
                     }
                 }
                 Claim::Mine(guard) => {
