@@ -53,7 +53,17 @@ impl Pipeline {
 
     /// Publishes `envelope` unless its id was already accepted; waits for an in-flight twin.
     pub async fn submit(&self, envelope: Envelope) -> Result<Admission, NotDurable> {
-        let deadline = Instant::now() + self.budget;
+        self.submit_within(envelope, self.budget).await
+    }
+
+    /// [`Pipeline::submit`] with a tighter budget (WeChat's 5-second rule), never a looser one.
+    pub async fn submit_within(
+        &self,
+        envelope: Envelope,
+        budget: Duration,
+    ) -> Result<Admission, NotDurable> {
+        let budget = budget.min(self.budget);
+        let deadline = Instant::now() + budget;
         let channel = envelope.headers.get("channel").cloned().unwrap_or_default();
         loop {
             match self.dedup.claim(envelope.id) {
@@ -72,9 +82,8 @@ impl Pipeline {
                         Ok(_) => continue,
                         Err(_) => {
                             return Err(NotDurable(format!(
-                            "an earlier delivery of this message is still unconfirmed after {:?}",
-                            self.budget
-                        )))
+                                "an earlier delivery of this message is still unconfirmed after {budget:?}"
+                            )))
                         }
                     }
                 }
@@ -100,8 +109,7 @@ impl Pipeline {
                         Ok(Ok(Err(e))) => Err(NotDurable(e.to_string())),
                         Ok(Err(_)) => Err(NotDurable("publisher task failed".into())),
                         Err(_) => Err(NotDurable(format!(
-                            "sink did not confirm within {:?}",
-                            self.budget
+                            "sink did not confirm within {budget:?}"
                         ))),
                     };
                 }

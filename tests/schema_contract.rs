@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{assert_valid_request, repo};
+use support::{assert_valid, assert_valid_request, repo};
 
 fn read(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())
@@ -31,26 +31,32 @@ fn every_adapter_golden_record_is_valid() {
         };
         for file in files {
             let path = file.unwrap().path();
-            if !path.to_string_lossy().ends_with(".expected.json") {
+            if path.extension().and_then(|e| e.to_str()) != Some("json")
+                || path.to_string_lossy().ends_with(".request.json")
+            {
                 continue;
             }
             let mut stack = vec![read(&path)];
             while let Some(v) = stack.pop() {
-                match v {
-                    Value::Object(ref map)
-                        if map.get("schema") == Some(&json!("intake-request/1")) =>
-                    {
-                        assert_valid_request(&v);
+                let file = match v.get("schema").and_then(Value::as_str) {
+                    Some("intake-request/1") => Some("intake-request.v1.schema.json"),
+                    Some("intake-event/1") => Some("intake-event.v1.schema.json"),
+                    Some("intake-dead-letter/1") => Some("intake-dead-letter.v1.schema.json"),
+                    _ => None,
+                };
+                match (file, v) {
+                    (Some(file), v) => {
+                        assert_valid(file, &v);
                         checked += 1;
                     }
-                    Value::Object(map) => stack.extend(map.into_values()),
-                    Value::Array(items) => stack.extend(items),
+                    (None, Value::Object(map)) => stack.extend(map.into_values()),
+                    (None, Value::Array(items)) => stack.extend(items),
                     _ => {}
                 }
             }
         }
     }
-    assert!(checked >= 5, "only {checked} golden records found");
+    assert!(checked >= 23, "only {checked} golden records found");
 }
 
 #[test]

@@ -15,6 +15,8 @@ use super::Secret;
 pub struct ChannelsConfig {
     /// The media partner's web-board and radio push.
     pub web: WebChannelConfig,
+    /// WeChat official accounts.
+    pub wechat: super::wechat::WechatChannelConfig,
 }
 
 impl ChannelsConfig {
@@ -22,11 +24,15 @@ impl ChannelsConfig {
         for name in self.web.partners.keys() {
             check_name("channels.web.partners", name)?;
         }
+        for (name, account) in &self.wechat.accounts {
+            check_name("channels.wechat.accounts", name)?;
+            account.validate(name)?;
+        }
         Ok(())
     }
 }
 
-fn check_name(table: &str, name: &str) -> Result<(), String> {
+pub(super) fn check_name(table: &str, name: &str) -> Result<(), String> {
     if name.is_empty()
         || !name
             .chars()

@@ -5,9 +5,11 @@
 
 mod channels;
 mod secret;
+mod wechat;
 
 pub use channels::{ChannelsConfig, WebChannelConfig, WebPartnerConfig};
 pub use secret::Secret;
+pub use wechat::{WechatAccountConfig, WechatChannelConfig};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;

@@ -3,13 +3,14 @@
 mod error;
 mod request;
 mod web;
+mod wechat;
 
 pub use error::{ApiError, RETRY_AFTER_SECS};
 pub use request::{trace_id, HeaderView};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -34,6 +35,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.server.request_timeout;
     Router::new()
         .route("/hooks/web/{partner}", post(web::push))
+        .route(
+            "/hooks/wechat/{account}",
+            get(wechat::verify).post(wechat::push),
+        )
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

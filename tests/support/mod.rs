@@ -1,5 +1,5 @@
 //! Shared by the end-to-end tests: a gateway on port 0 against the real broker, signing, reading.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod broker;
 pub mod consume;
@@ -11,12 +11,25 @@ use std::time::Duration;
 
 pub use broker::broker;
 pub use consume::{consume, Consumed};
-pub use schema::assert_valid_request;
+pub use schema::{
+    assert_valid, assert_valid_dead_letter, assert_valid_event, assert_valid_request,
+};
 
 /// The demo partner every test configures.
 pub const PARTNER: &str = "baixing";
 /// Its secret.
 pub const SECRET: &str = "test-secret";
+
+/// The plaintext WeChat account's token and original id.
+pub const WECHAT_TOKEN: &str = "plain-token";
+/// Its gh_ id.
+pub const WECHAT_GH: &str = "gh_12345yanbian";
+/// The safe-mode account: EasyWeChat's public test values.
+pub const SAFE_TOKEN: &str = "pamtest";
+/// Its EncodingAESKey.
+pub const SAFE_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+/// Its app id.
+pub const SAFE_APP_ID: &str = "wxb11529c136998cb6";
 
 /// A gateway running in this process, and where its records go.
 pub struct TestApp {
@@ -59,6 +72,15 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         [channels.web.partners.{PARTNER}]
         secret = "{SECRET}"
         [channels.web.partners.no-secret-yet]
+        [channels.wechat.accounts.plain]
+        token = "{WECHAT_TOKEN}"
+        original_id = "{WECHAT_GH}"
+        menu_keys = ["FILE_REQUEST"]
+        [channels.wechat.accounts.safe]
+        token = "{SAFE_TOKEN}"
+        aes_key = "{SAFE_AES_KEY}"
+        app_id = "{SAFE_APP_ID}"
+        [channels.wechat.accounts.tokenless]
         "#,
         data = data.path().display(),
     );
@@ -143,6 +165,26 @@ impl TestApp {
         consume(
             &broker().bootstrap,
             &self.config.kafka.topic,
+            expected,
+            Duration::from_secs(20),
+        )
+    }
+
+    /// Records on this gateway's events topic.
+    pub fn consume_events(&self, expected: usize) -> Vec<Consumed> {
+        consume(
+            &broker().bootstrap,
+            &self.config.kafka.events_topic,
+            expected,
+            Duration::from_secs(20),
+        )
+    }
+
+    /// Records on this gateway's dead-letter topic.
+    pub fn consume_dead_letters(&self, expected: usize) -> Vec<Consumed> {
+        consume(
+            &broker().bootstrap,
+            &self.config.kafka.dead_letter_topic,
             expected,
             Duration::from_secs(20),
         )

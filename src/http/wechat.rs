@@ -1,0 +1,194 @@
+//! `GET|POST /hooks/wechat/{account}`: the official account's server URL.
+//!
+//! WeChat waits 5 seconds for the answer, then re-sends the identical request (three times in
+//! all) and finally shows the citizen "该公众号暂时无法提供服务". So the answer leaves within
+//! `channels.wechat.reply_budget`: a passive reply with the tracking number once the request is
+//! durable, or an error status (WeChat retries) when it could not be made durable in time.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use intake_adapter::{AdapterError, Inbound};
+use intake_schema::{Language, RequestId};
+use intake_wechat::{Account, Mode, Push, PushKind};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+use super::request::{body, trace_id, HeaderView};
+use super::{ApiError, AppState};
+use crate::config::WechatAccountConfig;
+use crate::pipeline::{Admission, NotDurable};
+use crate::sink::Envelope;
+use crate::telemetry;
+
+/// WeChat's documented answer for "received, nothing to say".
+const NO_REPLY: &str = "success";
+
+/// URL verification: echo `echostr` when the signature matches the account token.
+pub async fn verify(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let trace = trace_id(&headers);
+    let configured = enabled(&app, &name);
+    let source = configured.as_ref().map_or("unknown", |_| name.as_str());
+    let span = tracing::info_span!("request", channel = "wechat", source, trace_id = %trace, kind = "verify");
+    let result = span.in_scope(|| {
+        let (_, account) = configured.ok_or_else(|| unknown(&name))?;
+        let view = HeaderView(&headers);
+        let inbound = Inbound {
+            method: "GET",
+            query: uri.query().unwrap_or(""),
+            headers: &view,
+            body: b"",
+            now: chrono::Utc::now(),
+            peer: None,
+            trace_id: &trace,
+        };
+        let echo = intake_wechat::verify_url(&inbound, &account)?;
+        Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
+    });
+    telemetry::finish_request(&span, "wechat", source, started, result)
+}
+
+/// A pushed message or event.
+pub async fn push(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = telemetry::InFlight::enter("wechat");
+    let trace = trace_id(&headers);
+    let configured = enabled(&app, &name);
+    let source = configured.as_ref().map_or("unknown", |_| name.as_str());
+    let span = tracing::info_span!("request", channel = "wechat", source, trace_id = %trace);
+    let result = async {
+        let (config, account) = configured.ok_or_else(|| unknown(&name))?;
+        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let push = {
+            let view = HeaderView(&headers);
+            let inbound = Inbound {
+                method: "POST",
+                query: uri.query().unwrap_or(""),
+                headers: &view,
+                body: &bytes,
+                now: chrono::Utc::now(),
+                peer: Some(peer.ip()),
+                trace_id: &trace,
+            };
+            intake_wechat::parse_push(&inbound, &account)?
+        };
+        if account.aes_key.is_some() && push.mode == Mode::Plaintext {
+            return Err(AdapterError::Unauthorized(
+                "this account is configured for encrypted mode; plaintext pushes are refused"
+                    .into(),
+            )
+            .into());
+        }
+        answer(&app, source, config, &account, push).await
+    }
+    .instrument(span.clone())
+    .await;
+    telemetry::finish_request(&span, "wechat", source, started, result)
+}
+
+async fn answer(
+    app: &AppState,
+    source: &str,
+    config: &WechatAccountConfig,
+    account: &Account,
+    push: Push,
+) -> Result<Response, ApiError> {
+    let budget = app.config.channels.wechat.reply_budget;
+    match &push.kind {
+        PushKind::Request(record) => {
+            let envelope = Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?;
+            let admission = app.pipeline.submit_within(envelope, budget).await?;
+            let label = if admission == Admission::Accepted {
+                "accepted"
+            } else {
+                "duplicate"
+            };
+            telemetry::record_outcome("wechat", source, label);
+            tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
+            let template = if record.content.language == Language::Ko {
+                &config.reply_template_ko
+            } else {
+                &config.reply_template
+            };
+            let text = intake_wechat::reply_template(template, record.tracking_no.as_str());
+            reply(&push, account, &text, record.request_id)
+        }
+        PushKind::Event(event) => {
+            let envelope = Envelope::event(event).map_err(|e| NotDurable(e.to_string()))?;
+            app.pipeline.submit_within(envelope, budget).await?;
+            metrics::counter!("intake_events_total", "channel" => "wechat", "kind" => event.kind.clone()).increment(1);
+            tracing::info!(event_id = %event.event_id, kind = %event.kind, "event published");
+            let key = event
+                .attributes
+                .get("EventKey")
+                .map(String::as_str)
+                .unwrap_or("");
+            let text = match event.kind.as_str() {
+                "wechat.subscribe" => config.welcome_text.as_str(),
+                "wechat.click" if config.menu_keys.iter().any(|k| k == key) => {
+                    config.menu_prompt.as_str()
+                }
+                _ => "",
+            };
+            if text.is_empty() {
+                return Ok(NO_REPLY.into_response());
+            }
+            reply(&push, account, text, RequestId::from_uuid(event.event_id))
+        }
+        PushKind::DeadLetter(letter) => {
+            let envelope = Envelope::dead_letter(letter).map_err(|e| NotDurable(e.to_string()))?;
+            app.pipeline.submit_within(envelope, budget).await?;
+            telemetry::record_outcome("wechat", source, "dead_lettered");
+            tracing::warn!(dead_letter_id = %letter.dead_letter_id, reason = %letter.reason, "push dead-lettered");
+            Ok(NO_REPLY.into_response())
+        }
+    }
+}
+
+/// The passive reply, byte-identical for every re-delivery of one message: its time is the
+/// push's timestamp, and in encrypted modes the nonce is the push's and the 16 "random" bytes are
+/// derived from the account key and the id. WeChat's retries then get exactly the first answer.
+fn reply(push: &Push, account: &Account, text: &str, id: RequestId) -> Result<Response, ApiError> {
+    let at = chrono::DateTime::from_timestamp(push.timestamp, 0).unwrap_or_else(chrono::Utc::now);
+    let mut seed = Sha256::new();
+    seed.update(account.aes_key.as_deref().unwrap_or("").as_bytes());
+    seed.update(id.as_uuid().as_bytes());
+    let digest = seed.finalize();
+    let mut random = [0u8; 16];
+    random.copy_from_slice(&digest[..16]);
+    let xml = intake_wechat::render_text_reply(push, account, text, at, random, &push.nonce)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
+}
+
+fn enabled<'a>(app: &'a AppState, name: &str) -> Option<(&'a WechatAccountConfig, Account)> {
+    let config = app.config.channels.wechat.accounts.get(name)?;
+    config.account(name).map(|account| (config, account))
+}
+
+fn unknown(name: &str) -> ApiError {
+    ApiError::UnknownSource {
+        kind: "account",
+        name: name.chars().take(64).collect(),
+    }
+}
