@@ -4,10 +4,12 @@
 //! silently disabled. Secrets are a [`Secret`] type that never prints.
 
 mod channels;
+mod limits;
 mod secret;
 mod wechat;
 
 pub use channels::{ChannelsConfig, WebChannelConfig, WebPartnerConfig};
+pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
 pub use wechat::{WechatAccountConfig, WechatChannelConfig};
 
@@ -33,6 +35,10 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// The channels and their sources.
     pub channels: ChannelsConfig,
+    /// Back-pressure: in-flight cap, rate limits, shutdown grace.
+    pub limits: LimitsConfig,
+    /// The local spool used while Kafka is away.
+    pub spool: SpoolConfig,
     /// Logging.
     pub log: LogConfig,
 }
