@@ -13,10 +13,8 @@ use crate::http::{self, AppState};
 use crate::ops::{self, OpsState};
 use crate::pipeline::Pipeline;
 use crate::sink::{JournalSink, KafkaSink, Sink, Topics};
+use crate::spool::{forwarder, Spool};
 use crate::telemetry;
-
-/// How long shutdown waits for Kafka to acknowledge what is queued.
-const FLUSH_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +46,9 @@ pub struct Gateway {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     upkeep: Vec<JoinHandle<()>>,
+    forwarder: Option<JoinHandle<u64>>,
     pipeline: Arc<Pipeline>,
+    grace: Duration,
 }
 
 /// Opens storage and the sink, binds both listeners and starts serving.
@@ -69,22 +69,54 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         dead_letters: config.kafka.dead_letter_topic.clone(),
     };
     let mut upkeep = Vec::new();
-    let sink = match config.kafka.bootstrap_servers() {
+    let (stop, stopped) = watch::channel(false);
+    let mut forwarder = None;
+    let (sink, spool) = match config.kafka.bootstrap_servers() {
         Some(bootstrap) => {
             let kafka = Arc::new(KafkaSink::new(&config.kafka, &bootstrap, topics)?);
+            // Know before the first request whether Kafka answers; otherwise it would be spooled.
+            if !kafka.probe().await {
+                tracing::warn!(
+                    "kafka does not answer at start; requests are spooled until it does"
+                );
+            }
             upkeep.push(kafka.spawn_probe(Duration::from_secs(5)));
-            Sink::Kafka(kafka)
+            let spool = Spool::open(
+                &data_dir.join("spool"),
+                config.storage.segment_bytes,
+                config.spool.max_bytes,
+            )
+            .map_err(|e| StartError::Storage(format!("spool: {e}")))?;
+            let spool = Arc::new(spool);
+            if spool.has_backlog() {
+                tracing::warn!(
+                    entries = spool.stats().entries,
+                    "spool holds requests from before the restart; forwarding them"
+                );
+            }
+            forwarder = Some(tokio::spawn(forwarder::run(
+                spool.clone(),
+                kafka.clone(),
+                stopped.clone(),
+                false,
+            )));
+            (Sink::Kafka(kafka), Some(spool))
         }
-        None => Sink::Journal(Arc::new(JournalSink::open(
-            &data_dir.join("journal"),
-            config.storage.segment_bytes,
-            topics,
-        )?)),
+        None => {
+            let journal = JournalSink::open(
+                &data_dir.join("journal"),
+                config.storage.segment_bytes,
+                topics,
+            )?;
+            (Sink::Journal(Arc::new(journal)), None)
+        }
     };
     let pipeline = Arc::new(Pipeline::new(
         dedup.clone(),
         sink,
+        spool,
         config.kafka.delivery_timeout,
+        config.spool.after,
     ));
     let prometheus = telemetry::prometheus();
     upkeep.push(spawn_upkeep(dedup, prometheus.clone()));
@@ -101,11 +133,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             addr: config.ops.listen,
             error,
         })?;
-    let (stop, stopped) = watch::channel(false);
-    let hooks = http::router(AppState {
-        config: config.clone(),
-        pipeline: pipeline.clone(),
-    });
+    let hooks = http::router(AppState::new(config.clone(), pipeline.clone()));
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
         prometheus,
@@ -122,22 +150,53 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         stop,
         servers,
         upkeep,
+        forwarder,
         pipeline,
+        grace: config.limits.shutdown_grace,
     })
 }
 
 impl Gateway {
     /// Stops accepting, lets in-flight requests finish, flushes the sink and the dedup index.
     pub async fn shutdown(self) {
-        tracing::info!("shutting down: no new requests, finishing in-flight ones");
+        tracing::info!(grace = ?self.grace, "shutting down: no new requests, finishing in-flight ones");
+        let deadline = tokio::time::Instant::now() + self.grace;
         let _ = self.stop.send(true);
         for server in self.servers {
-            let _ = server.await;
+            if tokio::time::timeout_at(deadline, server).await.is_err() {
+                tracing::warn!("grace period over with requests still in flight");
+            }
+        }
+        if let Some(mut forwarder) = self.forwarder {
+            // A batch still waiting on Kafka when the grace is over is abandoned; its entries stay
+            // in the spool and are replayed on the next start.
+            if tokio::time::timeout_at(deadline, &mut forwarder)
+                .await
+                .is_err()
+            {
+                forwarder.abort();
+                let _ = forwarder.await;
+            }
         }
         for task in &self.upkeep {
             task.abort();
         }
-        self.pipeline.sink().close(FLUSH_GRACE).await;
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.pipeline
+            .sink()
+            .close(remaining.max(Duration::from_secs(1)))
+            .await;
+        if let Some(spool) = self.pipeline.spool() {
+            spool.close().await;
+            let stats = spool.stats();
+            if stats.entries > 0 {
+                tracing::warn!(
+                    entries = stats.entries,
+                    bytes = stats.bytes,
+                    "spool not empty at shutdown; it is forwarded on the next start"
+                );
+            }
+        }
         if let Err(e) = self.pipeline.dedup().flush(true) {
             tracing::error!(error = %e, "dedup index flush failed: recent ids may be re-accepted as new after restart");
         }

@@ -12,6 +12,7 @@ pub mod local_log;
 pub mod ops;
 pub mod pipeline;
 pub mod sink;
+pub mod spool;
 pub mod telemetry;
 
 pub use app::{start, Gateway, StartError};

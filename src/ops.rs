@@ -32,22 +32,28 @@ pub fn router(state: OpsState) -> Router {
         .with_state(state)
 }
 
-/// 200 when the sink can take records now; 503 otherwise, so a load balancer sends callers
+/// 200 when records can be made durable now (Kafka up, or room in the spool); 503 otherwise, so a load balancer sends callers
 /// to another instance instead of making them wait for a 503 per request.
 async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
     let sink = state.pipeline.sink();
-    let ready = sink.is_ready();
+    let ready = state.pipeline.is_ready();
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(
-            json!({"ready": ready, "sink": sink.kind(), "dedup_entries": state.pipeline.dedup().len()}),
-        ),
-    )
+    let spool = state.pipeline.spool().map(|s| {
+        let stats = s.stats();
+        json!({"entries": stats.entries, "bytes": stats.bytes, "oldest": stats.oldest, "full": s.is_full()})
+    });
+    let body = json!({
+        "ready": ready,
+        "sink": sink.kind(),
+        "sink_up": sink.is_ready(),
+        "spool": spool,
+        "dedup_entries": state.pipeline.dedup().len(),
+    });
+    (status, Json(body))
 }
 
 async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {

@@ -1,19 +1,22 @@
 //! adapter -> dedup -> sink -> reply: the path every channel shares.
 //!
 //! The pipeline answers one question per record: may the caller be told "accepted"? Only when
-//! the record is durable, or was made durable by an earlier delivery of the same message.
+//! the record is durable (Kafka acks=all, the journal's fsync, or the spool's fsync), or was made
+//! durable by an earlier delivery of the same message.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
-use crate::dedup::{Claim, DedupIndex};
-use crate::sink::{Envelope, Sink};
+use crate::dedup::{Claim, ClaimGuard, DedupIndex};
+use crate::sink::{Envelope, KafkaSink, Sink};
+use crate::spool::Spool;
 
 /// The answer for one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Durable now, for the first time.
+    /// Durable now, for the first time (in Kafka, the journal or the spool).
     Accepted,
     /// Made durable by an earlier delivery; nothing new was published.
     Duplicate,
@@ -28,16 +31,34 @@ pub struct NotDurable(pub String);
 pub struct Pipeline {
     dedup: Arc<DedupIndex>,
     sink: Sink,
+    spool: Option<Arc<Spool>>,
     budget: Duration,
+    spool_after: Duration,
+}
+
+/// Who settles a claim whose caller was already answered 503 while Kafka was still deciding.
+#[derive(Default)]
+struct Handoff {
+    guard: Option<ClaimGuard>,
+    outcome: Option<bool>,
 }
 
 impl Pipeline {
-    /// A pipeline that waits at most `budget` for durability.
-    pub fn new(dedup: Arc<DedupIndex>, sink: Sink, budget: Duration) -> Self {
+    /// A pipeline that waits at most `budget` for durability; with a spool, Kafka gets
+    /// `spool_after` before the record is spooled instead.
+    pub fn new(
+        dedup: Arc<DedupIndex>,
+        sink: Sink,
+        spool: Option<Arc<Spool>>,
+        budget: Duration,
+        spool_after: Duration,
+    ) -> Self {
         Pipeline {
             dedup,
             sink,
+            spool,
             budget,
+            spool_after,
         }
     }
 
@@ -46,9 +67,19 @@ impl Pipeline {
         &self.sink
     }
 
+    /// The spool, when there is one (Kafka mode).
+    pub fn spool(&self) -> Option<&Arc<Spool>> {
+        self.spool.as_ref()
+    }
+
     /// The dedup index, for flushing and sweeping.
     pub fn dedup(&self) -> &Arc<DedupIndex> {
         &self.dedup
+    }
+
+    /// True when a record submitted now can be made durable: the sink is up, or the spool has room.
+    pub fn is_ready(&self) -> bool {
+        self.sink.is_ready() || self.spool.as_ref().is_some_and(|s| !s.is_full())
     }
 
     /// Publishes `envelope` unless its id was already accepted; waits for an in-flight twin.
@@ -82,38 +113,148 @@ impl Pipeline {
                         Ok(_) => continue,
                         Err(_) => {
                             return Err(NotDurable(format!(
-                                "an earlier delivery of this message is still unconfirmed after {budget:?}"
-                            )))
+                        "an earlier delivery of this message is still unconfirmed after {budget:?}"
+                    )))
                         }
                     }
                 }
                 Claim::Mine(guard) => {
-                    let sink = self.sink.clone();
-                    let started = std::time::Instant::now();
-                    // The publish runs on its own task so that a late acknowledgement still
-                    // marks the id seen after the caller was told 503: its retry is then a
-                    // duplicate, not a second record.
-                    let envelope = envelope.clone();
-                    let delivery = tokio::spawn(async move {
-                        let result = sink.publish(&envelope).await;
-                        metrics::histogram!("intake_sink_delivery_seconds")
-                            .record(started.elapsed().as_secs_f64());
-                        match &result {
-                            Ok(()) => guard.succeed(),
-                            Err(_) => guard.fail(),
+                    return match (&self.sink, &self.spool) {
+                        (Sink::Kafka(kafka), Some(spool)) => {
+                            self.via_kafka(kafka.clone(), spool, envelope, guard, deadline)
+                                .await
                         }
-                        result
-                    });
-                    return match timeout_at(deadline, delivery).await {
-                        Ok(Ok(Ok(()))) => Ok(Admission::Accepted),
-                        Ok(Ok(Err(e))) => Err(NotDurable(e.to_string())),
-                        Ok(Err(_)) => Err(NotDurable("publisher task failed".into())),
-                        Err(_) => Err(NotDurable(format!(
-                            "sink did not confirm within {budget:?}"
-                        ))),
+                        _ => self.direct(envelope, guard, deadline, budget).await,
                     };
                 }
             }
         }
+    }
+
+    /// The journal (or Kafka without a spool): durable when the sink says so, within the budget.
+    async fn direct(
+        &self,
+        envelope: Envelope,
+        guard: ClaimGuard,
+        deadline: Instant,
+        budget: Duration,
+    ) -> Result<Admission, NotDurable> {
+        let sink = self.sink.clone();
+        let started = std::time::Instant::now();
+        // The publish runs on its own task so that a late acknowledgement still marks the id seen
+        // after the caller was told 503: its retry is then a duplicate, not a second record.
+        let delivery = tokio::spawn(async move {
+            let result = sink.publish(&envelope).await;
+            metrics::histogram!("intake_sink_delivery_seconds")
+                .record(started.elapsed().as_secs_f64());
+            match &result {
+                Ok(()) => guard.succeed(),
+                Err(_) => guard.fail(),
+            }
+            result
+        });
+        match timeout_at(deadline, delivery).await {
+            Ok(Ok(Ok(()))) => Ok(Admission::Accepted),
+            Ok(Ok(Err(e))) => Err(NotDurable(e.to_string())),
+            Ok(Err(_)) => Err(NotDurable("publisher task failed".into())),
+            Err(_) => Err(NotDurable(format!(
+                "sink did not confirm within {budget:?}"
+            ))),
+        }
+    }
+
+    /// Kafka first; the spool when Kafka is down, has a backlog to keep in order, fails, or does
+    /// not confirm within `spool.after`.
+    async fn via_kafka(
+        &self,
+        kafka: Arc<KafkaSink>,
+        spool: &Arc<Spool>,
+        envelope: Envelope,
+        guard: ClaimGuard,
+        deadline: Instant,
+    ) -> Result<Admission, NotDurable> {
+        let topic = kafka.topic_name(envelope.topic).to_string();
+        if spool.has_backlog() || !kafka.is_up() {
+            return spooled(spool, &envelope, &topic, None, guard, None).await;
+        }
+        let (tx, mut rx) = watch::channel(None);
+        let handoff = Arc::new(Mutex::new(Handoff::default()));
+        let (task_handoff, task_envelope) = (handoff.clone(), envelope.clone());
+        let started = std::time::Instant::now();
+        tokio::spawn(async move {
+            let ok = kafka.publish(&task_envelope).await.is_ok();
+            metrics::histogram!("intake_sink_delivery_seconds")
+                .record(started.elapsed().as_secs_f64());
+            tx.send_replace(Some(ok));
+            if let Ok(mut h) = task_handoff.lock() {
+                h.outcome = Some(ok);
+                if let Some(guard) = h.guard.take() {
+                    settle(guard, ok);
+                }
+            }
+        });
+        let patience = (Instant::now() + self.spool_after).min(deadline);
+        match timeout_at(patience, rx.wait_for(Option::is_some))
+            .await
+            .ok()
+            .and_then(|r| r.ok().and_then(|v| *v))
+        {
+            Some(true) => {
+                guard.succeed();
+                Ok(Admission::Accepted)
+            }
+            Some(false) => spooled(spool, &envelope, &topic, None, guard, None).await,
+            None => spooled(spool, &envelope, &topic, Some(rx), guard, Some(handoff)).await,
+        }
+    }
+}
+
+/// Appends to the spool; on failure, a still-running Kafka delivery decides the id's fate.
+async fn spooled(
+    spool: &Spool,
+    envelope: &Envelope,
+    topic: &str,
+    original: Option<watch::Receiver<Option<bool>>>,
+    guard: ClaimGuard,
+    handoff: Option<Arc<Mutex<Handoff>>>,
+) -> Result<Admission, NotDurable> {
+    match spool.append(envelope, topic, original).await {
+        Ok(()) => {
+            guard.succeed();
+            let channel = envelope.headers.get("channel").cloned().unwrap_or_default();
+            metrics::counter!("intake_spooled_total", "channel" => channel).increment(1);
+            Ok(Admission::Accepted)
+        }
+        Err(e) => {
+            let Some(handoff) = handoff else {
+                guard.fail();
+                return Err(NotDurable(e.to_string()));
+            };
+            let mut h = handoff
+                .lock()
+                .map_err(|_| NotDurable("handoff lock poisoned".into()))?;
+            match h.outcome {
+                Some(true) => {
+                    guard.succeed();
+                    Ok(Admission::Accepted)
+                }
+                Some(false) => {
+                    guard.fail();
+                    Err(NotDurable(e.to_string()))
+                }
+                None => {
+                    h.guard = Some(guard);
+                    Err(NotDurable(e.to_string()))
+                }
+            }
+        }
+    }
+}
+
+fn settle(guard: ClaimGuard, ok: bool) {
+    if ok {
+        guard.succeed()
+    } else {
+        guard.fail()
     }
 }

@@ -255,10 +255,11 @@ async fn bad_input_gets_a_clear_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unconfirmed_request_gets_503_and_its_retry_is_not_swallowed() {
     let (mut config, _data) = test_config(false).await;
-    // Nothing listens on port 1: the broker never acknowledges.
+    // Nothing listens on port 1: the broker never acknowledges, and the spool has no room.
     config.kafka.brokers = intake_gateway::config::Brokers::Joined("127.0.0.1:1".into());
     config.kafka.delivery_timeout = std::time::Duration::from_millis(800);
     config.kafka.message_timeout = std::time::Duration::from_millis(1500);
+    config.spool.max_bytes = 0;
     let app = start(config).await;
     let body = batch(&[post("u-1", "测试")]);
     for attempt in 0..2 {

@@ -10,8 +10,17 @@ mod reader;
 mod writer;
 
 pub use entry::{decode_line, encode_line, Entry};
-pub use reader::{read_all, ReadReport};
+pub use reader::{read_all, read_range, segments, RangeRead, ReadReport};
 pub use writer::{LocalLog, LogError};
+
+/// A place in the log: a segment and a byte offset in it. Orders like the log itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    /// The segment number.
+    pub segment: u64,
+    /// Bytes into that segment.
+    pub offset: u64,
+}
 
 /// File name of segment number `seq`: sorting by name is sorting by age.
 pub fn segment_name(seq: u64) -> String {

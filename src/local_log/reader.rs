@@ -2,7 +2,113 @@
 
 use std::path::Path;
 
-use super::{decode_line, parse_segment_name, Entry};
+use super::{decode_line, parse_segment_name, Entry, Position};
+use std::io::{Read, Seek, SeekFrom};
+
+/// Most bytes one [`read_range`] call reads from disk.
+const MAX_READ_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What [`read_range`] found.
+#[derive(Debug, Default)]
+pub struct RangeRead {
+    /// Entries in log order, each with the position just past it.
+    pub entries: Vec<(Entry, Position)>,
+    /// Lines skipped for a bad checksum or a torn end.
+    pub corrupt: usize,
+    /// Where the next read starts.
+    pub next: Position,
+}
+
+/// Segment numbers in `dir`, oldest first.
+pub fn segments(dir: &Path) -> std::io::Result<Vec<u64>> {
+    let mut seqs: Vec<u64> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(parse_segment_name))
+        .collect();
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+/// Reads up to `max` complete entries from `from` up to `to` (what the writer has committed).
+/// Corrupt lines are skipped and counted, never returned, and never stop the reading.
+pub fn read_range(
+    dir: &Path,
+    from: Position,
+    to: Position,
+    max: usize,
+) -> std::io::Result<RangeRead> {
+    let mut out = RangeRead {
+        next: from,
+        ..Default::default()
+    };
+    for seq in segments(dir)?
+        .into_iter()
+        .filter(|s| *s >= from.segment && *s <= to.segment)
+    {
+        let path = dir.join(super::segment_name(seq));
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        let start = if seq == out.next.segment {
+            out.next.offset
+        } else {
+            0
+        };
+        let end = if seq == to.segment {
+            to.offset.min(len)
+        } else {
+            len
+        };
+        if start < end {
+            let want = (end - start).min(MAX_READ_BYTES);
+            let mut bytes = Vec::with_capacity(want as usize);
+            file.seek(SeekFrom::Start(start))?;
+            file.take(want).read_to_end(&mut bytes)?;
+            let mut offset = start;
+            for line in bytes.split_inclusive(|b| *b == b'\n') {
+                if !line.ends_with(b"\n") {
+                    if offset + line.len() as u64 >= len && seq != to.segment {
+                        // A torn last line of an older segment: the writer moved on without it.
+                        out.corrupt += 1;
+                        offset += line.len() as u64;
+                    }
+                    break;
+                }
+                offset += line.len() as u64;
+                match decode_line(line) {
+                    Some(entry) => out.entries.push((
+                        entry,
+                        Position {
+                            segment: seq,
+                            offset,
+                        },
+                    )),
+                    None => out.corrupt += 1,
+                }
+                out.next = Position {
+                    segment: seq,
+                    offset,
+                };
+                if out.entries.len() >= max {
+                    return Ok(out);
+                }
+            }
+            out.next = Position {
+                segment: seq,
+                offset,
+            };
+            if offset < end {
+                return Ok(out); // read budget spent inside this segment
+            }
+        }
+        if seq < to.segment {
+            out.next = Position {
+                segment: seq + 1,
+                offset: 0,
+            };
+        }
+    }
+    Ok(out)
+}
 
 /// What a full read found.
 #[derive(Debug, Default)]
@@ -21,17 +127,8 @@ pub fn read_all(dir: &Path) -> std::io::Result<ReadReport> {
     if !dir.exists() {
         return Ok(report);
     }
-    let mut seqs: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(parse_segment_name)
-                .map(|s| (s, e.path()))
-        })
-        .collect();
-    seqs.sort();
-    for (_, path) in seqs {
+    for seq in segments(dir)? {
+        let path = dir.join(super::segment_name(seq));
         report.segments += 1;
         let bytes = std::fs::read(path)?;
         for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {

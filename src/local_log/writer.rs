@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{parse_segment_name, segment_name};
+use super::{parse_segment_name, segment_name, Position};
 
 /// Most appends one fsync covers, and most bytes; bounds the latency of the first in a batch.
 const MAX_BATCH: usize = 4096;
@@ -41,6 +41,7 @@ pub struct LocalLog {
     tx: mpsc::Sender<Op>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     appended: Arc<AtomicU64>,
+    committed: Arc<Mutex<Position>>,
 }
 
 impl LocalLog {
@@ -50,19 +51,21 @@ impl LocalLog {
         let segments = Segments::open(dir, segment_bytes)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let appended = Arc::new(AtomicU64::new(0));
-        let counter = appended.clone();
+        let committed = Arc::new(Mutex::new(segments.position()));
+        let (counter, end) = (appended.clone(), committed.clone());
         let thread = std::thread::Builder::new()
             .name(format!(
                 "local-log-{}",
                 dir.file_name().and_then(|n| n.to_str()).unwrap_or("log")
             ))
-            .spawn(move || run(segments, rx, counter))
+            .spawn(move || run(segments, rx, counter, end))
             .map_err(io)?;
         Ok(LocalLog {
             dir: dir.to_path_buf(),
             tx,
             thread: Mutex::new(Some(thread)),
             appended,
+            committed,
         })
     }
 
@@ -86,6 +89,11 @@ impl LocalLog {
         self.appended.load(Ordering::Relaxed)
     }
 
+    /// The end of what is fsynced: readers may read up to here and never see a partial line.
+    pub fn committed(&self) -> Position {
+        self.committed.lock().map(|p| *p).unwrap_or_default()
+    }
+
     /// True while the writer thread runs.
     pub fn is_open(&self) -> bool {
         !self.tx.is_closed()
@@ -105,7 +113,12 @@ fn io(e: std::io::Error) -> LogError {
     LogError::Io(e.to_string())
 }
 
-fn run(mut segments: Segments, mut rx: mpsc::Receiver<Op>, appended: Arc<AtomicU64>) {
+fn run(
+    mut segments: Segments,
+    mut rx: mpsc::Receiver<Op>,
+    appended: Arc<AtomicU64>,
+    committed: Arc<Mutex<Position>>,
+) {
     let mut batch: Vec<oneshot::Sender<Result<(), LogError>>> = Vec::with_capacity(MAX_BATCH);
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut closing = false;
@@ -133,6 +146,9 @@ fn run(mut segments: Segments, mut rx: mpsc::Receiver<Op>, appended: Arc<AtomicU
         let result = segments.write_durably(&buf).map_err(io);
         if result.is_ok() {
             appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            if let Ok(mut end) = committed.lock() {
+                *end = segments.position();
+            }
         }
         for done in batch.drain(..) {
             let _ = done.send(result.clone());
@@ -173,6 +189,13 @@ impl Segments {
             file,
             len,
         })
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            segment: self.seq,
+            offset: self.len,
+        }
     }
 
     fn write_durably(&mut self, bytes: &[u8]) -> std::io::Result<()> {

@@ -5,7 +5,8 @@
 
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,21 +51,43 @@ impl KafkaSink {
 
     /// Sends and waits for the broker's acknowledgement.
     pub async fn publish(&self, envelope: &Envelope) -> Result<(), SinkError> {
-        let mut headers = OwnedHeaders::new_with_capacity(envelope.headers.len());
-        for (k, v) in &envelope.headers {
-            headers = headers.insert(Header {
+        let topic = self.topics.name(envelope.topic);
+        let delivery = self.enqueue(topic, &envelope.key, &envelope.headers, &envelope.payload)?;
+        self.confirm(delivery).await
+    }
+
+    /// The configured name of `topic`.
+    pub fn topic_name(&self, topic: super::Topic) -> &str {
+        self.topics.name(topic)
+    }
+
+    /// Hands a record to the producer without waiting: records enqueued one after another keep
+    /// their order within a partition, which the spool's replay relies on.
+    pub fn enqueue(
+        &self,
+        topic: &str,
+        key: &str,
+        headers: &BTreeMap<String, String>,
+        payload: &str,
+    ) -> Result<DeliveryFuture, SinkError> {
+        let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
+        for (k, v) in headers {
+            kafka_headers = kafka_headers.insert(Header {
                 key: k,
                 value: Some(v.as_bytes()),
             });
         }
-        let record = FutureRecord::to(self.topics.name(envelope.topic))
-            .key(envelope.key.as_bytes())
-            .payload(envelope.payload.as_bytes())
-            .headers(headers);
-        let delivery = self
-            .producer
+        let record = FutureRecord::to(topic)
+            .key(key.as_bytes())
+            .payload(payload.as_bytes())
+            .headers(kafka_headers);
+        self.producer
             .send_result(record)
-            .map_err(|(e, _)| SinkError::Kafka(e.to_string()))?;
+            .map_err(|(e, _)| SinkError::Kafka(e.to_string()))
+    }
+
+    /// Waits for the acknowledgement of an enqueued record.
+    pub async fn confirm(&self, delivery: DeliveryFuture) -> Result<(), SinkError> {
         match delivery.await {
             Ok(Ok(_)) => {
                 self.up.store(true, Ordering::Relaxed);
@@ -82,26 +105,32 @@ impl KafkaSink {
         self.up.load(Ordering::Relaxed)
     }
 
+    /// Asks the cluster for metadata (at most 3 s) and records whether it answered.
+    pub async fn probe(&self) -> bool {
+        let producer = self.producer.clone();
+        let reachable = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(None, Duration::from_secs(3))
+                .is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        let was = self.up.swap(reachable, Ordering::Relaxed);
+        if was != reachable {
+            tracing::warn!(kafka_up = reachable, "kafka reachability changed");
+        }
+        metrics::gauge!("intake_kafka_up").set(if reachable { 1.0 } else { 0.0 });
+        reachable
+    }
+
     /// Probes the cluster every `every` until the returned task is aborted.
     pub fn spawn_probe(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         let sink = self.clone();
         tokio::spawn(async move {
             loop {
-                let producer = sink.producer.clone();
-                let reachable = tokio::task::spawn_blocking(move || {
-                    producer
-                        .client()
-                        .fetch_metadata(None, Duration::from_secs(3))
-                        .is_ok()
-                })
-                .await
-                .unwrap_or(false);
-                let was = sink.up.swap(reachable, Ordering::Relaxed);
-                if was != reachable {
-                    tracing::warn!(kafka_up = reachable, "kafka reachability changed");
-                }
-                metrics::gauge!("intake_kafka_up").set(if reachable { 1.0 } else { 0.0 });
                 tokio::time::sleep(every).await;
+                sink.probe().await;
             }
         })
     }

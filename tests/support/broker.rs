@@ -49,7 +49,8 @@ fn tansu_binary() -> PathBuf {
     panic!("no Kafka-API test broker: run the suite with tests/run.sh (it installs tansu), or set TANSU_BIN");
 }
 
-fn free_port() -> u16 {
+/// Reserves a free loopback port.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -88,29 +89,122 @@ fn start() -> Broker {
 impl Broker {
     /// Creates `topics` with `partitions` each, waiting until they exist.
     pub async fn create_topics(&self, topics: &[&str], partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .create()
-            .expect("admin client");
-        let new: Vec<NewTopic> = topics
-            .iter()
-            .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
-            .collect();
-        let results = admin
-            .create_topics(
-                &new,
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-            )
-            .await
-            .expect("create topics");
-        for r in results {
-            if let Err((topic, code)) = r {
-                assert_eq!(
-                    code,
-                    rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
-                    "create {topic}"
-                );
-            }
+        create_topics(&self.bootstrap, topics, partitions).await
+    }
+}
+
+/// A broker of one test's own, for fault injection: it can be started late, frozen with
+/// SIGSTOP, thawed, and killed. Its memory storage dies with it.
+pub struct DedicatedBroker {
+    /// `127.0.0.1:PORT`
+    pub bootstrap: String,
+    port: u16,
+    running: Option<(Child, i32)>,
+}
+
+impl DedicatedBroker {
+    /// A broker address with nothing listening yet.
+    pub fn reserve() -> Self {
+        let port = free_port();
+        DedicatedBroker {
+            bootstrap: format!("127.0.0.1:{port}"),
+            port,
+            running: None,
+        }
+    }
+
+    /// Starts (or restarts) the broker process on the reserved port.
+    pub fn start(&mut self) {
+        self.kill();
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let script = format!(
+            "'{}' broker --listener-url {url} --advertised-listener-url {url} --storage-engine memory://tansu/ >/dev/null 2>&1 & pid=$!; echo $pid; read _; kill -9 $pid",
+            tansu_binary().display()
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("broker pid");
+        let pid: i32 = line.trim().parse().expect("broker pid is a number");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&self.bootstrap).is_err() {
+            assert!(Instant::now() < deadline, "dedicated broker did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.running = Some((child, pid));
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some((_, pid)) = &self.running {
+            // SAFETY: sending a signal to a child process we started.
+            unsafe { libc::kill(*pid, sig) };
+        }
+    }
+
+    /// SIGSTOP: the broker hangs with its connections open, like a stalled machine.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// SIGCONT.
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// SIGKILL; everything it stored is gone.
+    pub fn kill(&mut self) {
+        self.thaw();
+        self.signal(libc::SIGKILL);
+        if let Some((mut child, _)) = self.running.take() {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+
+    /// Creates topics on this broker.
+    pub async fn create_topics(&self, topics: &[&str], partitions: i32) {
+        create_topics(&self.bootstrap, topics, partitions).await
+    }
+}
+
+impl Drop for DedicatedBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Creates `topics` with `partitions` each on the broker at `bootstrap`.
+pub async fn create_topics(bootstrap: &str, topics: &[&str], partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let results = admin
+        .create_topics(
+            &new,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .expect("create topics");
+    for r in results {
+        if let Err((topic, code)) = r {
+            assert_eq!(
+                code,
+                rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                "create {topic}"
+            );
         }
     }
 }

@@ -9,7 +9,7 @@ use intake_gateway::{Config, Gateway};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use broker::broker;
+pub use broker::{broker, DedicatedBroker};
 pub use consume::{consume, Consumed};
 pub use schema::{
     assert_valid, assert_valid_dead_letter, assert_valid_event, assert_valid_request,
@@ -69,6 +69,9 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         events_topic = "intake.events.v1.{suffix}"
         dead_letter_topic = "intake.rejected.v1.{suffix}"
         delivery_timeout = "5s"
+        [limits]
+        sender_per_minute = 0
+        shutdown_grace = "5s"
         [channels.web.partners.{PARTNER}]
         secret = "{SECRET}"
         [channels.web.partners.no-secret-yet]
@@ -196,6 +199,53 @@ impl TestApp {
             .expect("journal readable")
             .entries
     }
+}
+
+impl TestApp {
+    /// POSTs `body` to the WeChat hook of `account` with `query` (see [`wechat_query`]).
+    pub async fn post_wechat(&self, account: &str, query: &str, body: String) -> reqwest::Response {
+        self.client
+            .post(format!("{}/hooks/wechat/{account}?{query}", self.base))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The hook listener's address, for raw TCP.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.gateway.as_ref().expect("gateway running").addr
+    }
+
+    /// The ops `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.ops))
+            .send()
+            .await
+            .expect("metrics answered")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+}
+
+/// The plaintext-mode query of a WeChat push: `signature`, `timestamp`, `nonce`.
+pub fn wechat_query(token: &str, timestamp: i64, nonce: &str) -> String {
+    let ts = timestamp.to_string();
+    let signature = intake_wechat::sha1_signature(&[token, &ts, nonce]);
+    format!("signature={signature}&timestamp={ts}&nonce={nonce}")
+}
+
+/// A WeChat text message from `openid` to the account `to`, created now.
+pub fn wechat_text(to: &str, openid: &str, msg_id: u64, content: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>\
+         <MsgId>{msg_id}</MsgId></xml>",
+        now()
+    )
 }
 
 /// `hex(HMAC-SHA256(secret, "{timestamp}.{body}"))`
