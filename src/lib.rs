@@ -13,6 +13,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod sink;
 pub mod spool;
+pub mod spool_cli;
 pub mod telemetry;
 
 pub use app::{start, Gateway, StartError};

@@ -25,6 +25,23 @@ enum Command {
     Serve,
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Inspect or drain the local spool (requests waiting for Kafka).
+    Spool {
+        #[command(subcommand)]
+        action: SpoolAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SpoolAction {
+    /// Print how many requests wait, their bytes and the oldest one's age (JSON).
+    Status,
+    /// Forward the spool to Kafka now and exit when it is empty. Only while no gateway runs.
+    Drain {
+        /// Give up after this long (e.g. 10m).
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,6 +60,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(config),
+        Command::Spool {
+            action: SpoolAction::Status,
+        } => intake_gateway::spool_cli::status(&config),
+        Command::Spool {
+            action: SpoolAction::Drain { timeout },
+        } => intake_gateway::spool_cli::drain(config, timeout),
     }
 }
 

@@ -248,3 +248,51 @@ async fn a_downed_broker_spools_and_recovers() {
     assert_exactly_once(&acked, &records);
     app.gateway.unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_status_and_drain_serve_the_operator() {
+    let mut broker = DedicatedBroker::reserve();
+    let (config, _data) = kafka_config(&broker.bootstrap).await;
+    let app = start(config.clone()).await;
+    let acked = post_many(&app, "drain", 3).await;
+    app.gateway.unwrap().shutdown().await;
+    let bootstrap = broker.bootstrap.clone();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_intake-gateway"))
+            .args(args)
+            .env_remove("INTAKE_CONFIG")
+            .env("INTAKE__STORAGE__DATA_DIR", &config.storage.data_dir)
+            .env("INTAKE__KAFKA__BROKERS", &bootstrap)
+            .env("INTAKE__KAFKA__TOPIC", &config.kafka.topic)
+            .output()
+            .unwrap()
+    };
+    let status = cli(&["spool", "status"]);
+    assert!(status.status.success());
+    let v: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v["entries"], 3, "{v}");
+    assert!(v["oldest"].is_string());
+    broker.start();
+    broker.create_topics(&[&config.kafka.topic], 3).await;
+    let drain = cli(&["spool", "drain", "--timeout", "60s"]);
+    assert!(
+        drain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drain.stderr)
+    );
+    let v: Value = serde_json::from_slice(&drain.stdout).unwrap();
+    assert_eq!(
+        (v["forwarded"].as_u64(), v["remaining"].as_u64()),
+        (Some(3), Some(0)),
+        "{v}"
+    );
+    let records = consume(
+        &broker.bootstrap,
+        &config.kafka.topic,
+        3,
+        Duration::from_secs(30),
+    );
+    assert_exactly_once(&acked, &records);
+    let after: Value = serde_json::from_slice(&cli(&["spool", "status"]).stdout).unwrap();
+    assert_eq!(after["entries"], 0);
+}

@@ -4,7 +4,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The channel names `limits.channel_per_second` knows: one per hook family (radio posts
+/// arrive through the web hook, so they count as `web`).
+const CHANNELS: [&str; 4] = ["web", "wechat", "sms", "phone"];
+
 /// `[limits]`
+///
+/// A zero in a rate means "unlimited" for that rate; the in-flight cap and the burst must be at
+/// least 1 (see [`LimitsConfig::validate`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
@@ -14,12 +21,19 @@ pub struct LimitsConfig {
     /// SIGTERM waits this long for in-flight requests and the producer flush, then exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// Requests per second per channel (`web`, `wechat`, `sms`, `phone`); absent = unlimited.
+    /// Requests per second per channel (`web`, `wechat`, later `sms`, `phone`), counted before
+    /// the body is parsed, so that a flood costs no parsing; absent or 0 = unlimited. Bursts of
+    /// up to one second's worth pass at once. Over it, web callers get 429 and WeChat gets 503
+    /// (WeChat only retries after an error status).
     pub channel_per_second: BTreeMap<String, u32>,
-    /// Requests per minute one sender (partner, openid, phone number) may make; 0 = unlimited.
+    /// Requests per minute one authenticated sender may make (a web partner's batches, a
+    /// WeChat openid's pushes); 0 = unlimited.
     pub sender_per_minute: u32,
-    /// Burst allowed on top of `sender_per_minute`.
+    /// Requests a sender may make back to back before the `sender_per_minute` pace applies.
     pub sender_burst: u32,
+    /// Largest request head (request line plus headers) in bytes; larger gets 431. More than
+    /// 100 headers get 431 from the HTTP parser whatever this says.
+    pub max_header_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -30,7 +44,35 @@ impl Default for LimitsConfig {
             channel_per_second: BTreeMap::new(),
             sender_per_minute: 60,
             sender_burst: 20,
+            max_header_bytes: 16 * 1024,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// Why these limits cannot work, if they cannot: a cap of 0 would refuse every request.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_in_flight == 0 {
+            return Err("limits.max_in_flight must be at least 1".into());
+        }
+        if self.sender_per_minute > 0 && self.sender_burst == 0 {
+            return Err("limits.sender_burst must be at least 1 (or set sender_per_minute = 0 to turn sender limits off)".into());
+        }
+        // A typo would otherwise leave that channel silently unlimited.
+        if let Some(name) = self
+            .channel_per_second
+            .keys()
+            .find(|name| !CHANNELS.contains(&name.as_str()))
+        {
+            return Err(format!(
+                "limits.channel_per_second: unknown channel {name:?} (known: {})",
+                CHANNELS.join(", ")
+            ));
+        }
+        if self.max_header_bytes < 1024 {
+            return Err("limits.max_header_bytes must be at least 1024".into());
+        }
+        Ok(())
     }
 }
 
@@ -47,6 +89,9 @@ pub struct SpoolConfig {
 
 impl Default for SpoolConfig {
     fn default() -> Self {
-        SpoolConfig { after: Duration::from_millis(1500), max_bytes: 1024 * 1024 * 1024 }
+        SpoolConfig {
+            after: Duration::from_millis(1500),
+            max_bytes: 1024 * 1024 * 1024,
+        }
     }
 }

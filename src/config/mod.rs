@@ -273,6 +273,7 @@ impl Config {
                 "log.format must be json or text".into(),
             ));
         }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         self.channels.validate().map_err(ConfigError::Invalid)
     }
 

@@ -105,6 +105,12 @@ impl DedupIndex {
         }
     }
 
+    /// True when `id` was accepted within the window (a read-only look, no claim).
+    pub fn is_seen(&self, id: RequestId) -> bool {
+        let cutoff = now_ms() - self.window.as_millis() as i64;
+        matches!(self.map.get(&id).as_deref(), Some(Slot::Seen { at_ms }) if *at_ms >= cutoff)
+    }
+
     /// Ids remembered (seen or in flight).
     pub fn len(&self) -> usize {
         self.map.len()

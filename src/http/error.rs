@@ -9,9 +9,10 @@ use axum::Json;
 use intake_adapter::AdapterError;
 use serde_json::json;
 
+use super::limits::Limited;
 use crate::pipeline::NotDurable;
 
-/// Seconds a caller should wait before retrying after a 503 or 429.
+/// Seconds a caller should wait before retrying after a 503 that no limiter timed.
 pub const RETRY_AFTER_SECS: u64 = 2;
 
 /// Why a hook request failed as a whole.
@@ -37,9 +38,19 @@ pub enum ApiError {
     /// The sink did not confirm durability in time.
     #[error(transparent)]
     NotDurable(#[from] NotDurable),
-    /// Too many requests from this channel or sender.
-    #[error("rate limited")]
-    RateLimited,
+    /// Too many requests from this channel or sender: 429.
+    #[error("rate limited: {0}")]
+    RateLimited(Limited),
+    /// Too many requests on a channel whose caller retries only after a server error
+    /// (WeChat treats 429 like any answer it cannot use): 503.
+    #[error("rate limited: {0}")]
+    Busy(Limited),
+    /// `limits.max_in_flight` requests are being handled already: shed, not queued.
+    #[error("the gateway is at its in-flight limit; retry after {RETRY_AFTER_SECS} s")]
+    Overloaded,
+    /// The request line and headers are over `limits.max_header_bytes`.
+    #[error("request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
 }
 
 impl ApiError {
@@ -55,8 +66,11 @@ impl ApiError {
             ApiError::UnknownSource { .. } => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotDurable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotDurable(_) | ApiError::Busy(_) | ApiError::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -68,7 +82,9 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::BadBody(_) => "bad_body",
             ApiError::NotDurable(_) => "not_durable",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited(_) | ApiError::Busy(_) => "rate_limited",
+            ApiError::Overloaded => "overloaded",
+            ApiError::HeadersTooLarge(_) => "headers_too_large",
         }
     }
 
@@ -77,27 +93,36 @@ impl ApiError {
         match self {
             ApiError::Adapter(e) if e.is_auth_failure() => "unauthorized",
             ApiError::NotDurable(_) => "failed",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited(_) | ApiError::Busy(_) => "rate_limited",
+            // Not the caller's doing: the gateway as a whole is full.
+            ApiError::Overloaded => "shed",
             _ => "rejected",
+        }
+    }
+
+    /// `Retry-After` seconds for an answer the caller should retry, `None` otherwise.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(limited) | ApiError::Busy(limited) => {
+                Some(limited.retry_after_secs())
+            }
+            ApiError::NotDurable(_) | ApiError::Overloaded => Some(RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
         let mut response = (
-            status,
+            self.status(),
             Json(json!({"error": self.code(), "reason": self.to_string()})),
         )
             .into_response();
-        if matches!(
-            status,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
-        ) {
+        if let Some(secs) = self.retry_after_secs() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -105,6 +130,7 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::limits::Scope;
     use super::*;
 
     #[test]
@@ -130,7 +156,10 @@ mod tests {
             ),
             (ApiError::TooLarge(1), 413),
             (ApiError::NotDurable(NotDurable("x".into())), 503),
-            (ApiError::RateLimited, 429),
+            (ApiError::RateLimited(limited(Scope::Sender, 1500)), 429),
+            (ApiError::Busy(limited(Scope::Channel, 10)), 503),
+            (ApiError::Overloaded, 503),
+            (ApiError::HeadersTooLarge(16384), 431),
         ];
         for (err, status) in cases {
             let response = err.into_response();
@@ -139,5 +168,25 @@ mod tests {
                 assert!(response.headers().contains_key(header::RETRY_AFTER));
             }
         }
+    }
+
+    fn limited(scope: Scope, millis: u64) -> Limited {
+        Limited {
+            scope,
+            retry_after: std::time::Duration::from_millis(millis),
+        }
+    }
+
+    #[test]
+    fn retry_after_is_the_limiter_wait_rounded_up() {
+        let response = ApiError::RateLimited(limited(Scope::Sender, 1500)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        // Never "retry at once": 0 would invite a tight retry loop.
+        let response = ApiError::Busy(limited(Scope::Channel, 10)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            ApiError::Overloaded.into_response().headers()[header::RETRY_AFTER],
+            RETRY_AFTER_SECS.to_string().as_str()
+        );
     }
 }

@@ -1,15 +1,18 @@
 //! The public webhook listener: one route per channel, shared limits and error mapping.
 
 mod error;
+mod limits;
 mod request;
 mod web;
 mod wechat;
 
 pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use limits::{Limited, Limits, Scope};
 pub use request::{trace_id, HeaderView};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -27,6 +30,20 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// adapter -> dedup -> sink.
     pub pipeline: Arc<Pipeline>,
+    /// Rate limiters and the in-flight cap, built from `config.limits`.
+    pub limits: Arc<Limits>,
+}
+
+impl AppState {
+    /// The handlers' shared state, with limiters built from `config.limits`.
+    pub fn new(config: Arc<Config>, pipeline: Arc<Pipeline>) -> Self {
+        let limits = Arc::new(Limits::new(&config.limits));
+        AppState {
+            config,
+            pipeline,
+            limits,
+        }
+    }
 }
 
 /// The hook routes with their limits.
@@ -52,5 +69,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        // Outermost, so that a refused request costs nothing inside and a shed one is
+        // answered at once instead of waiting for a slot.
+        .layer(middleware::from_fn_with_state(state.clone(), limits::guard))
         .with_state(state)
 }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use super::request::{body, trace_id, HeaderView};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Limited};
 use crate::config::WechatAccountConfig;
 use crate::pipeline::{Admission, NotDurable};
 use crate::sink::Envelope;
@@ -27,6 +27,15 @@ use crate::telemetry;
 
 /// WeChat's documented answer for "received, nothing to say".
 const NO_REPLY: &str = "success";
+
+/// The passive reply to a citizen over `limits.sender_per_minute`: WeChat shows an error status
+/// as "该公众号暂时无法提供服务", which would read as if the hotline were down.
+const SLOW_DOWN_ZH: &str = "您的消息发送过于频繁，请稍后再试。";
+/// The same, for a citizen who wrote in Korean.
+const SLOW_DOWN_KO: &str = "메시지를 너무 자주 보내셨습니다. 잠시 후 다시 시도해 주세요.";
+/// The same, when the language is unknown (the welcome text is bilingual too).
+const SLOW_DOWN_BOTH: &str =
+    "您的消息发送过于频繁，请稍后再试。/ 메시지를 너무 자주 보내셨습니다. 잠시 후 다시 시도해 주세요.";
 
 /// URL verification: echo `echostr` when the signature matches the account token.
 pub async fn verify(
@@ -96,11 +105,29 @@ pub async fn push(
             )
             .into());
         }
+        // The openid is known (and authentic) only now; the channel limit ran before parsing.
+        // A re-delivery of something already accepted skips the limit: WeChat's retries must get
+        // the byte-identical first answer, and they cost nothing downstream.
+        let seen = app.pipeline.dedup().is_seen(push_id(&push));
+        if !seen {
+            if let Err(limited) = app.limits.check_sender("wechat", &push.from_user) {
+                return slow_down(source, &account, &push, limited);
+            }
+        }
         answer(&app, source, config, &account, push).await
     }
     .instrument(span.clone())
     .await;
     telemetry::finish_request(&span, "wechat", source, started, result)
+}
+
+/// The dedup id of whatever the push carries.
+fn push_id(push: &Push) -> RequestId {
+    match &push.kind {
+        PushKind::Request(r) => r.request_id,
+        PushKind::Event(e) => RequestId::from_uuid(e.event_id),
+        PushKind::DeadLetter(d) => RequestId::from_uuid(d.dead_letter_id),
+    }
 }
 
 async fn answer(
@@ -160,6 +187,38 @@ async fn answer(
             Ok(NO_REPLY.into_response())
         }
     }
+}
+
+/// A sender over its limit: nothing is published. A message gets a polite reply (200, so WeChat
+/// does not re-send it); an event gets none, because the citizen typed nothing and a "too
+/// frequent" message after a follow or an automatic location report would only confuse.
+fn slow_down(
+    source: &str,
+    account: &Account,
+    push: &Push,
+    limited: Limited,
+) -> Result<Response, ApiError> {
+    telemetry::record_outcome("wechat", source, "rate_limited");
+    tracing::info!(
+        limit = "sender",
+        retry_after_s = limited.retry_after_secs(),
+        "sender rate limited; not published"
+    );
+    let (text, id) = match &push.kind {
+        PushKind::Request(record) => {
+            let text = match record.content.language {
+                Language::Ko => SLOW_DOWN_KO,
+                Language::Zh => SLOW_DOWN_ZH,
+                _ => SLOW_DOWN_BOTH,
+            };
+            (text, record.request_id)
+        }
+        PushKind::DeadLetter(letter) => {
+            (SLOW_DOWN_BOTH, RequestId::from_uuid(letter.dead_letter_id))
+        }
+        PushKind::Event(_) => return Ok(NO_REPLY.into_response()),
+    };
+    reply(push, account, text, id)
 }
 
 /// The passive reply, byte-identical for every re-delivery of one message: its time is the

@@ -5,7 +5,7 @@
 
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -135,9 +135,17 @@ impl KafkaSink {
         })
     }
 
-    /// Waits (up to `grace`) for queued messages to be acknowledged.
+    /// Drops what was never sent, then waits (up to `grace`) for what is in flight.
+    ///
+    /// Called when every caller has its answer and the forwarder has stopped, so anything still
+    /// queued is either in the spool (and replayed on the next start) or was never acknowledged.
+    /// Sending it now, after the spool cursor was last stored, would publish it twice.
     pub async fn close(&self, grace: Duration) {
         let producer = self.producer.clone();
-        let _ = tokio::task::spawn_blocking(move || producer.flush(grace)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            producer.purge(PurgeConfig::default().queue());
+            producer.flush(grace)
+        })
+        .await;
     }
 }
