@@ -41,6 +41,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> fuzz (bounded)"
+tests/fuzz.sh
 echo "==> cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
