@@ -11,6 +11,7 @@ pub mod http;
 pub mod local_log;
 pub mod ops;
 pub mod pipeline;
+pub mod reassembly;
 pub mod sink;
 pub mod spool;
 pub mod spool_cli;
