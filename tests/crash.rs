@@ -29,24 +29,44 @@ fn spawn_gateway(data: &std::path::Path, topic: &str) -> Process {
         .env("INTAKE__KAFKA__BROKERS", &broker().bootstrap)
         .env("INTAKE__KAFKA__TOPIC", topic)
         .env("INTAKE__LIMITS__SENDER_PER_MINUTE", "0")
-        .env(format!("INTAKE__CHANNELS__WEB__PARTNERS__{}__SECRET", PARTNER.to_uppercase()), SECRET)
+        .env(
+            format!(
+                "INTAKE__CHANNELS__WEB__PARTNERS__{}__SECRET",
+                PARTNER.to_uppercase()
+            ),
+            SECRET,
+        )
         .env("INTAKE__LOG__LEVEL", "warn")
         .stderr(Stdio::null())
         .spawn()
         .expect("gateway binary");
-    Process { child, base: format!("http://127.0.0.1:{port}"), ops: format!("http://127.0.0.1:{ops_port}") }
+    Process {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        ops: format!("http://127.0.0.1:{ops_port}"),
+    }
 }
 
 async fn wait_healthy(client: &reqwest::Client, p: &Process) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{}/healthz", p.ops)).send().await.is_err() {
+    while client
+        .get(format!("{}/healthz", p.ops))
+        .send()
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "gateway did not come up");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 /// Sends unique signed posts until the gateway stops answering; records what was acknowledged.
-async fn load(client: reqwest::Client, base: String, worker: String, acked: Arc<Mutex<BTreeSet<String>>>) {
+async fn load(
+    client: reqwest::Client,
+    base: String,
+    worker: String,
+    acked: Arc<Mutex<BTreeSet<String>>>,
+) {
     for i in 0.. {
         let body = batch(&[post(&format!("{worker}-{i}"), "水管爆裂")]);
         let ts = now();
@@ -54,30 +74,55 @@ async fn load(client: reqwest::Client, base: String, worker: String, acked: Arc<
             .post(format!("{base}/hooks/web/{PARTNER}"))
             .header("content-type", "application/json")
             .header("x-intake-timestamp", ts.to_string())
-            .header("x-intake-signature", format!("v1={}", sign(SECRET, ts, body.as_bytes())))
+            .header(
+                "x-intake-signature",
+                format!("v1={}", sign(SECRET, ts, body.as_bytes())),
+            )
             .body(body)
             .send()
             .await;
         let Ok(response) = sent else { return };
         if response.status() == 200 {
-            let Ok(v) = response.json::<Value>().await else { return };
-            acked.lock().unwrap().insert(v["results"][0]["request_id"].as_str().unwrap_or_default().to_string());
+            let Ok(v) = response.json::<Value>().await else {
+                return;
+            };
+            acked.lock().unwrap().insert(
+                v["results"][0]["request_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_nothing_acknowledged_and_duplicates_nothing() {
-    let rounds: usize = std::env::var("INTAKE_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let rounds: usize = std::env::var("INTAKE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
     let data = tempfile::tempdir().unwrap();
     let topic = format!("intake.requests.v1.crash{}", uuid::Uuid::new_v4().simple());
     broker().create_topics(&[&topic], 3).await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     for round in 0..rounds {
         let mut gateway = spawn_gateway(data.path(), &topic);
         wait_healthy(&client, &gateway).await;
-        let workers: Vec<_> = (0..4).map(|w| tokio::spawn(load(client.clone(), gateway.base.clone(), format!("r{round}w{w}"), acked.clone()))).collect();
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                tokio::spawn(load(
+                    client.clone(),
+                    gateway.base.clone(),
+                    format!("r{round}w{w}"),
+                    acked.clone(),
+                ))
+            })
+            .collect();
         let alive = rand::rng().random_range(300..2000);
         tokio::time::sleep(Duration::from_millis(alive)).await;
         gateway.child.kill().expect("kill -9"); // SIGKILL: no shutdown path runs
@@ -91,7 +136,14 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_duplicates_nothing() {
     wait_healthy(&client, &gateway).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready: Value = client.get(format!("{}/readyz", gateway.ops)).send().await.unwrap().json().await.unwrap();
+        let ready: Value = client
+            .get(format!("{}/readyz", gateway.ops))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if ready["spool"]["entries"] == 0 {
             break;
         }
@@ -99,15 +151,33 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 20, "the load did run ({} acknowledged)", acked.len());
-    let records = consume(&broker().bootstrap, &topic, acked.len(), Duration::from_secs(60));
+    assert!(
+        acked.len() > 20,
+        "the load did run ({} acknowledged)",
+        acked.len()
+    );
+    let records = consume(
+        &broker().bootstrap,
+        &topic,
+        acked.len(),
+        Duration::from_secs(60),
+    );
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &records {
-        *counts.entry(r.value["request_id"].as_str().unwrap().to_string()).or_default() += 1;
+        *counts
+            .entry(r.value["request_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
-    let lost: Vec<_> = acked.iter().filter(|id| !counts.contains_key(*id)).collect();
+    let lost: Vec<_> = acked
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .collect();
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    eprintln!("{rounds} crashes: {} acknowledged, {} on the topic", acked.len(), records.len());
+    eprintln!(
+        "{rounds} crashes: {} acknowledged, {} on the topic",
+        acked.len(),
+        records.len()
+    );
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert!(twice.is_empty(), "published twice: {twice:?}");
     gateway.child.kill().ok();
