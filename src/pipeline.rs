@@ -179,6 +179,8 @@ impl Pipeline {
         }
         let (tx, mut rx) = watch::channel(None);
         let handoff = Arc::new(Mutex::new(Handoff::default()));
+        // Shared, not copied: the record may still be needed here for the spool.
+        let envelope = Arc::new(envelope);
         let (task_handoff, task_envelope) = (handoff.clone(), envelope.clone());
         let started = std::time::Instant::now();
         tokio::spawn(async move {

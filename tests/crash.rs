@@ -29,6 +29,7 @@ fn spawn_gateway(data: &std::path::Path, topic: &str) -> Process {
         .env("INTAKE__KAFKA__BROKERS", &broker().bootstrap)
         .env("INTAKE__KAFKA__TOPIC", topic)
         .env("INTAKE__LIMITS__SENDER_PER_MINUTE", "0")
+        .env("INTAKE__LIMITS__PARTNER_PER_MINUTE", "0")
         .env(
             format!(
                 "INTAKE__CHANNELS__WEB__PARTNERS__{}__SECRET",

@@ -60,8 +60,8 @@ async fn read_answer(mut stream: TcpStream, len: Option<usize>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_web_partner_over_its_burst_gets_429_and_forgeries_do_not_spend_its_budget() {
     let (mut config, data) = test_config(false).await;
-    config.limits.sender_per_minute = 1;
-    config.limits.sender_burst = 3;
+    config.limits.partner_per_minute = 1;
+    config.limits.partner_burst = 3;
     let app = start(config).await;
     for _ in 0..5 {
         let forged = app

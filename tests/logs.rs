@@ -58,6 +58,8 @@ async fn logs_carry_ids_and_outcomes_but_no_citizen_data() {
     // Low enough that the flows below also run into the sender limit once per channel.
     config.limits.sender_per_minute = 1;
     config.limits.sender_burst = 3;
+    config.limits.partner_per_minute = 1;
+    config.limits.partner_burst = 3;
     let app = start(config).await;
 
     // Web: a signed batch (phone, name, Chinese and mixed text), its retry, a forgery, a post

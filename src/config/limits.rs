@@ -31,6 +31,11 @@ pub struct LimitsConfig {
     pub sender_per_minute: u32,
     /// Requests a sender may make back to back before the `sender_per_minute` pace applies.
     pub sender_burst: u32,
+    /// Requests per minute one partner system (a media partner's batches, an SMS gateway, a
+    /// PBX) may make; far above a citizen's, since one partner carries many citizens. 0 = off.
+    pub partner_per_minute: u32,
+    /// Requests a partner may make back to back before `partner_per_minute` applies.
+    pub partner_burst: u32,
     /// Largest request head (request line plus headers) in bytes; larger gets 431. More than
     /// 100 headers get 431 from the HTTP parser whatever this says.
     pub max_header_bytes: usize,
@@ -44,6 +49,8 @@ impl Default for LimitsConfig {
             channel_per_second: BTreeMap::new(),
             sender_per_minute: 60,
             sender_burst: 20,
+            partner_per_minute: 6000,
+            partner_burst: 1000,
             max_header_bytes: 16 * 1024,
         }
     }
@@ -54,6 +61,11 @@ impl LimitsConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.max_in_flight == 0 {
             return Err("limits.max_in_flight must be at least 1".into());
+        }
+        if self.partner_per_minute > 0 && self.partner_burst == 0 {
+            return Err(
+                "limits.partner_burst must be at least 1 (or set partner_per_minute = 0)".into(),
+            );
         }
         if self.sender_per_minute > 0 && self.sender_burst == 0 {
             return Err("limits.sender_burst must be at least 1 (or set sender_per_minute = 0 to turn sender limits off)".into());

@@ -75,6 +75,7 @@ impl fmt::Display for Limited {
 pub struct Limits {
     channels: HashMap<String, DefaultDirectRateLimiter>,
     senders: Option<DefaultKeyedRateLimiter<String>>,
+    partners: Option<DefaultKeyedRateLimiter<String>>,
     sender_checks: AtomicU64,
     in_flight: Arc<Semaphore>,
     max_header_bytes: usize,
@@ -98,10 +99,15 @@ impl Limits {
             let burst = NonZeroU32::new(config.sender_burst).unwrap_or(NonZeroU32::MIN);
             RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
         });
+        let partners = NonZeroU32::new(config.partner_per_minute).map(|rate| {
+            let burst = NonZeroU32::new(config.partner_burst).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
+        });
         let permits = config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         Limits {
             channels,
             senders,
+            partners,
             sender_checks: AtomicU64::new(0),
             in_flight: Arc::new(Semaphore::new(permits)),
             max_header_bytes: config.max_header_bytes,
@@ -130,6 +136,20 @@ impl Limits {
         }
         limiter
             .check_key(&format!("{channel}:{sender}"))
+            .map_err(|not_until| Limited {
+                scope: Scope::Sender,
+                retry_after: not_until.wait_time_from(limiter.clock().now()),
+            })
+    }
+
+    /// Takes one cell of the partner system `{channel}:{partner}` (the web partner, an SMS
+    /// gateway, a PBX), authenticated first like a sender.
+    pub fn check_partner(&self, channel: &str, partner: &str) -> Result<(), Limited> {
+        let Some(limiter) = &self.partners else {
+            return Ok(());
+        };
+        limiter
+            .check_key(&format!("{channel}:{partner}"))
             .map_err(|not_until| Limited {
                 scope: Scope::Sender,
                 retry_after: not_until.wait_time_from(limiter.clock().now()),

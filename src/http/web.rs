@@ -61,7 +61,7 @@ pub async fn push(
         // Only now is the partner authenticated: a forged push must not spend its budget.
         // One batch counts as one request, whatever its number of posts.
         app.limits
-            .check_sender("web", source)
+            .check_partner("web", source)
             .map_err(ApiError::RateLimited)?;
         let results = join_all(outcomes.into_iter().map(|o| admit(&app, source, o)))
             .await

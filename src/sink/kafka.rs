@@ -31,7 +31,7 @@ impl KafkaSink {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", &config.compression)
-            .set("linger.ms", "5")
+            .set("linger.ms", "1")
             .set(
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),

@@ -71,6 +71,7 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         delivery_timeout = "5s"
         [limits]
         sender_per_minute = 0
+        partner_per_minute = 0
         shutdown_grace = "5s"
         [channels.web.partners.{PARTNER}]
         secret = "{SECRET}"
