@@ -53,6 +53,8 @@ pub struct Gateway {
 
 /// Opens storage and the sink, binds both listeners and starts serving.
 pub async fn start(config: Config) -> Result<Gateway, StartError> {
+    // Install the recorder before anything records: the startup Kafka probe sets intake_kafka_up.
+    let prometheus = telemetry::prometheus();
     let config = Arc::new(config);
     let data_dir = config.storage.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
@@ -118,7 +120,6 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         config.kafka.delivery_timeout,
         config.spool.after,
     ));
-    let prometheus = telemetry::prometheus();
     upkeep.push(spawn_upkeep(dedup, prometheus.clone()));
 
     let listener = bind(config.server.listen).await?;
@@ -133,7 +134,20 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             addr: config.ops.listen,
             error,
         })?;
-    let hooks = http::router(AppState::new(config.clone(), pipeline.clone()));
+    let sms_parts = Arc::new(
+        http::PartStore::open(&data_dir.join("sms_parts"))
+            .map_err(|e| StartError::Storage(format!("sms parts: {e}")))?,
+    );
+    upkeep.push(http::spawn_reassembly_timeouts(
+        sms_parts.clone(),
+        pipeline.clone(),
+        config.channels.sms.reassembly_timeout,
+    ));
+    let hooks = http::router(AppState::new(
+        config.clone(),
+        pipeline.clone(),
+        sms_parts.clone(),
+    ));
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
         prometheus,

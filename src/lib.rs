@@ -5,6 +5,7 @@
 //! fsync) and only then acknowledged.
 
 pub mod app;
+pub mod calls;
 pub mod config;
 pub mod dedup;
 pub mod http;

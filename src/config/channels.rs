@@ -17,12 +17,20 @@ pub struct ChannelsConfig {
     pub web: WebChannelConfig,
     /// WeChat official accounts.
     pub wechat: super::wechat::WechatChannelConfig,
+    /// PBXes and SIP proxies reporting calls.
+    pub call: super::call::CallChannelConfig,
+    /// SMS gateways.
+    pub sms: super::sms::SmsChannelConfig,
 }
 
 impl ChannelsConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         for name in self.web.partners.keys() {
             check_name("channels.web.partners", name)?;
+        }
+        self.sms.validate()?;
+        for name in self.call.sources.keys() {
+            check_name("channels.call.sources", name)?;
         }
         for (name, account) in &self.wechat.accounts {
             check_name("channels.wechat.accounts", name)?;

@@ -3,14 +3,18 @@
 //! Unknown keys are errors, not warnings: a mistyped `secert` would otherwise leave a partner
 //! silently disabled. Secrets are a [`Secret`] type that never prints.
 
+mod call;
 mod channels;
 mod limits;
 mod secret;
+mod sms;
 mod wechat;
 
+pub use call::{CallChannelConfig, CallSourceConfig};
 pub use channels::{ChannelsConfig, WebChannelConfig, WebPartnerConfig};
 pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
+pub use sms::{SmsChannelConfig, SmsProviderConfig};
 pub use wechat::{WechatAccountConfig, WechatChannelConfig};
 
 use figment::providers::{Env, Format, Serialized, Toml};

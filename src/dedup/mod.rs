@@ -111,6 +111,16 @@ impl DedupIndex {
         matches!(self.map.get(&id).as_deref(), Some(Slot::Seen { at_ms }) if *at_ms >= cutoff)
     }
 
+    /// Records `id` as accepted without a claim: for ids that stand for something published
+    /// under another id (the parts of an assembled long SMS).
+    pub fn remember(&self, id: RequestId) {
+        let at_ms = now_ms();
+        if let Ok(mut p) = self.pending.lock() {
+            p.push((id, at_ms));
+        }
+        self.map.insert(id, Slot::Seen { at_ms });
+    }
+
     /// Ids remembered (seen or in flight).
     pub fn len(&self) -> usize {
         self.map.len()

@@ -247,6 +247,8 @@ fn labels(app: &AppState, path: &str) -> (&'static str, String) {
                 .get(name)
                 .is_some_and(|a| a.account(name).is_some()),
         ),
+        "sms" => ("sms", channels.sms.provider(name).is_some()),
+        "call" => ("phone", channels.call.source(name).is_some()),
         _ => return (UNKNOWN, UNKNOWN.into()),
     };
     let source = if known { name } else { UNKNOWN };

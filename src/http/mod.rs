@@ -1,14 +1,17 @@
 //! The public webhook listener: one route per channel, shared limits and error mapping.
 
+mod call;
 mod error;
 mod limits;
 mod request;
+mod sms;
 mod web;
 mod wechat;
 
 pub use error::{ApiError, RETRY_AFTER_SECS};
 pub use limits::{Limited, Limits, Scope};
 pub use request::{trace_id, HeaderView};
+pub use sms::{spawn_reassembly_timeouts, PartStore};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -32,16 +35,25 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     /// Rate limiters and the in-flight cap, built from `config.limits`.
     pub limits: Arc<Limits>,
+    /// Calls in progress, merged until their final record.
+    pub calls: Arc<crate::calls::CallStates>,
+    /// Parts of long SMS waiting for their siblings.
+    pub sms_parts: Arc<PartStore>,
 }
 
 impl AppState {
     /// The handlers' shared state, with limiters built from `config.limits`.
-    pub fn new(config: Arc<Config>, pipeline: Arc<Pipeline>) -> Self {
+    pub fn new(config: Arc<Config>, pipeline: Arc<Pipeline>, sms_parts: Arc<PartStore>) -> Self {
         let limits = Arc::new(Limits::new(&config.limits));
+        let calls = Arc::new(crate::calls::CallStates::new(
+            config.channels.call.state_ttl,
+        ));
         AppState {
             config,
             pipeline,
             limits,
+            calls,
+            sms_parts,
         }
     }
 }
@@ -52,6 +64,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.server.request_timeout;
     Router::new()
         .route("/hooks/web/{partner}", post(web::push))
+        .route("/hooks/call/{source}", post(call::push))
+        .route("/hooks/sms/{provider}", get(sms::hook).post(sms::hook))
         .route(
             "/hooks/wechat/{account}",
             get(wechat::verify).post(wechat::push),

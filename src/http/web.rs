@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::request::{body, trace_id, HeaderView};
 use super::{ApiError, AppState};
-use crate::pipeline::{Admission, NotDurable};
+use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
@@ -95,15 +95,13 @@ async fn admit(
         }
     };
     let envelope = Envelope::request(&record).map_err(|e| NotDurable(e.to_string()))?;
-    let status = match app.pipeline.submit(envelope).await? {
-        Admission::Accepted => PostStatus::Accepted,
-        Admission::Duplicate => PostStatus::Duplicate,
-    };
-    let label = if status == PostStatus::Accepted {
-        "accepted"
+    let admission = app.pipeline.submit(envelope).await?;
+    let status = if admission.is_new() {
+        PostStatus::Accepted
     } else {
-        "duplicate"
+        PostStatus::Duplicate
     };
+    let label = admission.label();
     telemetry::record_outcome(record.channel.as_str(), source, label);
     tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
     Ok(PostResult {

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use super::request::{body, trace_id, HeaderView};
 use super::{ApiError, AppState, Limited};
 use crate::config::WechatAccountConfig;
-use crate::pipeline::{Admission, NotDurable};
+use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
@@ -142,11 +142,7 @@ async fn answer(
         PushKind::Request(record) => {
             let envelope = Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?;
             let admission = app.pipeline.submit_within(envelope, budget).await?;
-            let label = if admission == Admission::Accepted {
-                "accepted"
-            } else {
-                "duplicate"
-            };
+            let label = admission.label();
             telemetry::record_outcome("wechat", source, label);
             tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
             let template = if record.content.language == Language::Ko {

@@ -31,6 +31,14 @@ pub const SAFE_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 /// Its app id.
 pub const SAFE_APP_ID: &str = "wxb11529c136998cb6";
 
+/// Every SMS provider's token or secret in the tests.
+pub const SMS_TOKEN: &str = "sms-test-token";
+/// The public base URL Twilio is told to call.
+pub const TWILIO_PUBLIC_URL: &str = "https://hotline.example.gov.cn";
+
+/// Every call source's token or password in the tests.
+pub const CALL_SECRET: &str = "call-test-secret";
+
 /// A gateway running in this process, and where its records go.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -85,6 +93,53 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         aes_key = "{SAFE_AES_KEY}"
         app_id = "{SAFE_APP_ID}"
         [channels.wechat.accounts.tokenless]
+        [channels.sms]
+        reassembly_timeout = "600s"
+        [channels.sms.lines]
+        "12345" = ["12345", "1069012345"]
+        "12328" = ["1069012328"]
+        [channels.sms.providers.aliyun]
+        kind = "aliyun"
+        token = "{SMS_TOKEN}"
+        [channels.sms.providers.tencent]
+        kind = "tencent"
+        token = "{SMS_TOKEN}"
+        service_number = "106901"
+        [channels.sms.providers.twilio]
+        kind = "twilio"
+        auth_token = "{SMS_TOKEN}"
+        public_url = "{TWILIO_PUBLIC_URL}"
+        receipt = true
+        [channels.sms.providers.kannel]
+        kind = "kannel"
+        token = "{SMS_TOKEN}"
+        [channels.sms.providers.jasmin]
+        kind = "jasmin"
+        token = "{SMS_TOKEN}"
+        [channels.sms.providers.generic]
+        kind = "generic"
+        secret = "{SMS_TOKEN}"
+        [channels.sms.providers.unconfigured]
+        kind = "kannel"
+        [channels.call.lines]
+        "12345" = ["12345", "043312345"]
+        "12328" = ["12328", "043312328"]
+        [channels.call.sources.sbc]
+        kind = "kamailio"
+        username = "kam"
+        password = "{CALL_SECRET}"
+        [channels.call.sources.fs]
+        kind = "freeswitch"
+        username = "fs-cdr"
+        password = "{CALL_SECRET}"
+        [channels.call.sources.cti]
+        kind = "generic"
+        token = "{CALL_SECRET}"
+        [channels.call.sources.ast]
+        kind = "asterisk"
+        token = "{CALL_SECRET}"
+        [channels.call.sources.nosecret]
+        kind = "generic"
         "#,
         data = data.path().display(),
     );

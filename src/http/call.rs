@@ -1,0 +1,134 @@
+//! `POST /hooks/call/{source}`: call metadata from the hotline's PBX or SIP proxy.
+//!
+//! Each post is answered only when what it carries is durable: live-view events on the events
+//! topic, the finished call's request on the requests topic. A PBX that retries a CDR gets the
+//! same request id back and publishes nothing new.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use intake_adapter::Inbound;
+use intake_call::{Item, Lines};
+use intake_schema::RawPayload;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+use super::request::{body, trace_id, HeaderView};
+use super::{ApiError, AppState};
+use crate::pipeline::NotDurable;
+use crate::sink::Envelope;
+use crate::telemetry;
+
+/// Authenticates, parses and publishes one post; answers one result per call message.
+pub async fn push(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = telemetry::InFlight::enter("phone");
+    let trace = trace_id(&headers);
+    let configured = app.config.channels.call.source(&name);
+    let source = if configured.is_some() {
+        name.as_str()
+    } else {
+        "unknown"
+    };
+    let span = tracing::info_span!("request", channel = "phone", source, trace_id = %trace);
+    let result = async {
+        let call_source = configured.ok_or_else(|| ApiError::UnknownSource {
+            kind: "source",
+            name: name.chars().take(64).collect(),
+        })?;
+        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let now = chrono::Utc::now();
+        let items = {
+            let view = HeaderView(&headers);
+            let inbound = Inbound {
+                method: "POST",
+                query: uri.query().unwrap_or(""),
+                headers: &view,
+                body: &bytes,
+                now,
+                peer: Some(peer.ip()),
+                trace_id: &trace,
+            };
+            intake_call::handle(
+                &inbound,
+                &call_source,
+                &Lines::new(&app.config.channels.call.lines),
+            )?
+        };
+        app.limits
+            .check_partner("phone", source)
+            .map_err(ApiError::RateLimited)?;
+        let raw = RawPayload::capture(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            &bytes,
+        );
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            results.push(publish(&app, source, item, now, &raw, &trace).await?);
+        }
+        Ok::<_, ApiError>(Json(json!({ "results": results })).into_response())
+    }
+    .instrument(span.clone())
+    .await;
+    telemetry::finish_request(&span, "phone", source, started, result)
+}
+
+async fn publish(
+    app: &AppState,
+    source: &str,
+    item: Item,
+    now: chrono::DateTime<chrono::Utc>,
+    raw: &RawPayload,
+    trace: &str,
+) -> Result<Value, NotDurable> {
+    let envelope_error = |e: crate::sink::SinkError| NotDurable(e.to_string());
+    Ok(match item {
+        Item::Update { state, event } => {
+            app.pipeline
+                .submit(Envelope::event(&event).map_err(envelope_error)?)
+                .await?;
+            metrics::counter!("intake_events_total", "channel" => "phone", "kind" => event.kind.clone()).increment(1);
+            tracing::info!(event_id = %event.event_id, kind = %event.kind, "call progress published");
+            let call_id = state.call_id.clone();
+            app.calls.update(state);
+            json!({"status": "updated", "call_id": call_id, "event_id": event.event_id})
+        }
+        Item::Final { state } => {
+            let merged = app.calls.finish(state);
+            let record = intake_call::finish(&merged, now, raw.clone(), trace);
+            let admission = app
+                .pipeline
+                .submit(Envelope::request(&record).map_err(envelope_error)?)
+                .await?;
+            app.calls.forget(&merged.source_system, &merged.call_id);
+            let label = admission.label();
+            telemetry::record_outcome("phone", source, label);
+            tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
+            json!({"status": label, "call_id": merged.call_id, "request_id": record.request_id, "tracking_no": record.tracking_no})
+        }
+        Item::Skipped { reason } => {
+            tracing::info!(reason = %reason, "call message acknowledged without a record");
+            json!({"status": "skipped", "reason": reason})
+        }
+        Item::DeadLetter(letter) => {
+            app.pipeline
+                .submit(Envelope::dead_letter(&letter).map_err(envelope_error)?)
+                .await?;
+            telemetry::record_outcome("phone", source, "dead_lettered");
+            tracing::warn!(dead_letter_id = %letter.dead_letter_id, reason = %letter.reason, "call message dead-lettered");
+            json!({"status": "dead_lettered", "reason": letter.reason})
+        }
+    })
+}

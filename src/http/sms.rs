@@ -1,0 +1,288 @@
+//! `GET|POST /hooks/sms/{provider}`: mobile-originated SMS from the hotline's SMS gateways.
+//!
+//! Gateways retry what we do not acknowledge, and some push the same message twice anyway; the
+//! request id (provider, sender, the provider's message id) turns both into duplicates. The
+//! parts of a long SMS are acknowledged one by one once each is durable in the reassembly store.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use intake_adapter::Inbound;
+use intake_schema::{Channel, ContactKind, IntakeRequest, RequestId};
+use intake_sms::{AdmissionStatus, Call, Item, Lines, Part};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+use super::request::{body, trace_id, HeaderView};
+use super::{ApiError, AppState};
+use crate::pipeline::{NotDurable, Pipeline};
+use crate::reassembly::GroupStore;
+use crate::sink::Envelope;
+use crate::telemetry;
+
+/// The durable store of long-SMS parts.
+pub type PartStore = GroupStore<Part>;
+
+/// One delivery: authenticate, parse, make every message durable, answer as the provider expects.
+pub async fn hook(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = telemetry::InFlight::enter("sms");
+    let trace = trace_id(&headers);
+    let sms = &app.config.channels.sms;
+    let configured = sms.provider(&name);
+    let source = if configured.is_some() {
+        name.as_str()
+    } else {
+        "unknown"
+    };
+    let span = tracing::info_span!("request", channel = "sms", source, trace_id = %trace);
+    let result = async {
+        let provider = configured.ok_or_else(|| ApiError::UnknownSource {
+            kind: "provider",
+            name: name.chars().take(64).collect(),
+        })?;
+        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let delivery = {
+            let view = HeaderView(&headers);
+            let inbound = Inbound {
+                method: method.as_str(),
+                query: uri.query().unwrap_or(""),
+                headers: &view,
+                body: &bytes,
+                now: chrono::Utc::now(),
+                peer: Some(peer.ip()),
+                trace_id: &trace,
+            };
+            let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+            intake_sms::handle(
+                &Call {
+                    inbound: &inbound,
+                    path_and_query,
+                },
+                &provider,
+                &Lines::new(&sms.lines),
+            )?
+        };
+        app.limits
+            .check_partner("sms", source)
+            .map_err(ApiError::RateLimited)?;
+        if delivery.probe {
+            return Ok(reply(intake_sms::success_reply(delivery.kind, true, None)));
+        }
+        if let [Item::Request(r)] = delivery.items.as_slice() {
+            // A single citizen flooding the line; a batch is never refused for one sender.
+            if let Some(phone) = r
+                .citizen
+                .contact
+                .as_deref()
+                .filter(|_| r.citizen.contact_kind == ContactKind::Phone)
+            {
+                app.limits
+                    .check_sender("sms", phone)
+                    .map_err(ApiError::RateLimited)?;
+            }
+        }
+        let mut last = intake_sms::Admission {
+            status: AdmissionStatus::Pending,
+            request_id: None,
+            tracking_no: None,
+            error: delivery.rejected_reason.clone(),
+        };
+        for item in delivery.items {
+            last = admit(&app, source, item).await?;
+        }
+        let receipt_config = sms.providers.get(&name).filter(|c| c.receipt);
+        let receipt = match (receipt_config, &last.tracking_no) {
+            (Some(c), Some(no)) if last.status == AdmissionStatus::Accepted => {
+                Some(c.receipt_template.replace("{tracking_no}", no))
+            }
+            _ => None,
+        };
+        Ok(reply(match delivery.kind {
+            intake_sms::ProviderKind::Generic => intake_sms::generic_reply(&last),
+            kind => intake_sms::success_reply(kind, false, receipt.as_deref()),
+        }))
+    }
+    .instrument(span.clone())
+    .await;
+    telemetry::finish_request(&span, "sms", source, started, result)
+}
+
+fn reply((content_type, body): (&'static str, String)) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn admit(
+    app: &AppState,
+    source: &str,
+    item: Item,
+) -> Result<intake_sms::Admission, NotDurable> {
+    match item {
+        Item::Request(record) => publish(&app.pipeline, source, &record).await,
+        Item::DeadLetter(letter) => {
+            app.pipeline
+                .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
+                .await?;
+            telemetry::record_outcome("sms", source, "dead_lettered");
+            tracing::warn!(dead_letter_id = %letter.dead_letter_id, reason = %letter.reason, "sms dead-lettered");
+            Ok(intake_sms::Admission {
+                status: AdmissionStatus::Rejected,
+                request_id: None,
+                tracking_no: None,
+                error: Some(letter.reason.clone()),
+            })
+        }
+        Item::Part(part) => {
+            let id = part_id(&part);
+            if app.pipeline.dedup().is_seen(id) {
+                // A re-sent part of a message that was already assembled and published.
+                return Ok(intake_sms::Admission {
+                    status: AdmissionStatus::Duplicate,
+                    request_id: None,
+                    tracking_no: None,
+                    error: None,
+                });
+            }
+            let key = part.key.as_string();
+            let whole = app
+                .sms_parts
+                .add(&key, u32::from(part.seq), u32::from(part.total), &part)
+                .await
+                .map_err(|e| NotDurable(e.to_string()))?;
+            match whole {
+                None => Ok(intake_sms::Admission {
+                    status: AdmissionStatus::Pending,
+                    request_id: None,
+                    tracking_no: None,
+                    error: None,
+                }),
+                Some(parts) => {
+                    complete(&app.pipeline, &app.sms_parts, source, &key, &parts, false).await
+                }
+            }
+        }
+    }
+}
+
+/// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
+async fn complete(
+    pipeline: &Pipeline,
+    store: &PartStore,
+    source: &str,
+    key: &str,
+    parts: &[Part],
+    incomplete: bool,
+) -> Result<intake_sms::Admission, NotDurable> {
+    let assembled = if incomplete {
+        intake_sms::assemble_incomplete(parts)
+    } else {
+        intake_sms::assemble(parts)
+    };
+    let admission = match assembled {
+        Ok(record) => publish(pipeline, source, &record).await?,
+        Err(e) => {
+            let Some(letter) = intake_sms::parts_dead_letter(parts, &e.to_string()) else {
+                return Err(NotDurable("no parts to dead-letter".into()));
+            };
+            pipeline
+                .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
+                .await?;
+            telemetry::record_outcome("sms", source, "dead_lettered");
+            intake_sms::Admission {
+                status: AdmissionStatus::Rejected,
+                request_id: None,
+                tracking_no: None,
+                error: Some(e.to_string()),
+            }
+        }
+    };
+    for part in parts {
+        pipeline.dedup().remember(part_id(part));
+    }
+    store
+        .finish(key)
+        .await
+        .map_err(|e| NotDurable(e.to_string()))?;
+    Ok(admission)
+}
+
+async fn publish(
+    pipeline: &Pipeline,
+    source: &str,
+    record: &IntakeRequest,
+) -> Result<intake_sms::Admission, NotDurable> {
+    let admission = pipeline
+        .submit(Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?)
+        .await?;
+    let status = if admission.is_new() {
+        AdmissionStatus::Accepted
+    } else {
+        AdmissionStatus::Duplicate
+    };
+    let label = admission.label();
+    telemetry::record_outcome("sms", source, label);
+    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
+    Ok(intake_sms::Admission {
+        status,
+        request_id: Some(record.request_id.to_string()),
+        tracking_no: Some(record.tracking_no.to_string()),
+        error: None,
+    })
+}
+
+/// The dedup id of one part: a provider re-sending it after its message was published must not
+/// open a new, forever-incomplete group.
+fn part_id(part: &Part) -> RequestId {
+    RequestId::derive(
+        Channel::Sms,
+        &part.key.system,
+        &format!(
+            "part/{}/{}/{}",
+            part.key.as_string(),
+            part.seq,
+            part.message_id
+        ),
+    )
+}
+
+/// Publishes, marked incomplete, every long SMS whose parts have waited longer than `timeout`.
+pub fn spawn_reassembly_timeouts(
+    store: Arc<PartStore>,
+    pipeline: Arc<Pipeline>,
+    timeout: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+        loop {
+            tokio::time::sleep(every).await;
+            for (key, parts) in store.expired(timeout) {
+                let system = parts
+                    .first()
+                    .map(|p| p.key.system.clone())
+                    .unwrap_or_default();
+                let source = system.strip_prefix("sms:").unwrap_or(&system).to_string();
+                match complete(&pipeline, &store, &source, &key, &parts, true).await {
+                    Ok(_) => tracing::warn!(
+                        parts = parts.len(),
+                        "long SMS published incomplete after the reassembly timeout"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "incomplete long SMS not yet durable; retrying")
+                    }
+                }
+            }
+        }
+    })
+}
