@@ -20,6 +20,25 @@ pub enum Admission {
     Accepted,
     /// Made durable by an earlier delivery; nothing new was published.
     Duplicate,
+    /// Durable in the local spool; Kafka gets it from the forwarder. The caller is told
+    /// "accepted" like for [`Admission::Accepted`]; only metrics tell the two apart.
+    Spooled,
+}
+
+impl Admission {
+    /// The `outcome` label of `intake_requests_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Admission::Accepted => "accepted",
+            Admission::Duplicate => "duplicate",
+            Admission::Spooled => "spooled",
+        }
+    }
+
+    /// True when this delivery made the record durable (rather than an earlier one).
+    pub fn is_new(self) -> bool {
+        self != Admission::Duplicate
+    }
 }
 
 /// The record is not confirmed durable; the caller must retry (503).
@@ -224,8 +243,8 @@ async fn spooled(
         Ok(()) => {
             guard.succeed();
             let channel = envelope.headers.get("channel").cloned().unwrap_or_default();
-            metrics::counter!("intake_spooled_total", "channel" => channel).increment(1);
-            Ok(Admission::Accepted)
+            crate::telemetry::record_spooled(&channel);
+            Ok(Admission::Spooled)
         }
         Err(e) => {
             let Some(handoff) = handoff else {

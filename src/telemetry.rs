@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::http::ApiError;
+use crate::ops::stats;
 
 const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0,
@@ -63,11 +64,37 @@ fn describe() {
         "Hook requests being handled, by channel."
     );
     metrics::describe_gauge!("intake_build_info", "Gateway version.");
+    metrics::describe_counter!(
+        "intake_events_total",
+        "Channel events (follows, scans, menu clicks) published, by channel and kind."
+    );
+    metrics::describe_counter!(
+        "intake_spooled_total",
+        "Records written to the local spool because Kafka did not confirm in time (also counted as accepted)."
+    );
+    metrics::describe_gauge!(
+        "intake_spool_entries",
+        "Spooled records not yet confirmed by Kafka."
+    );
+    metrics::describe_gauge!("intake_spool_bytes", "Bytes of those records on disk.");
+    metrics::describe_gauge!(
+        "intake_spool_oldest_age_seconds",
+        "Age of the oldest spooled record; rises while Kafka does not confirm."
+    );
 }
 
-/// Counts one record's (or request's) outcome.
+/// Counts one record's (or request's) outcome, in Prometheus and on the ops page.
 pub fn record_outcome(channel: &str, source: &str, outcome: &'static str) {
     metrics::counter!("intake_requests_total", "channel" => channel.to_string(), "source" => source.to_string(), "outcome" => outcome).increment(1);
+    stats::collector().record_at(channel, source, outcome, stats::now_ms());
+}
+
+/// Counts a record that went to the local spool because Kafka did not confirm in time. It was
+/// also counted `accepted` by its handler (the caller got 2xx), so this is a separate counter
+/// rather than an outcome: summing outcomes must not count a spooled record twice.
+pub fn record_spooled(channel: &str) {
+    metrics::counter!("intake_spooled_total", "channel" => channel.to_string()).increment(1);
+    stats::collector().spooled_at(channel, stats::now_ms());
 }
 
 /// Counts a request as in flight until the guard drops.
@@ -77,6 +104,7 @@ impl InFlight {
     /// Enters `channel`.
     pub fn enter(channel: &'static str) -> Self {
         metrics::gauge!("intake_in_flight", "channel" => channel).increment(1.0);
+        stats::collector().in_flight(channel, 1);
         InFlight(channel)
     }
 }
@@ -84,6 +112,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         metrics::gauge!("intake_in_flight", "channel" => self.0).decrement(1.0);
+        stats::collector().in_flight(self.0, -1);
     }
 }
 
@@ -95,8 +124,10 @@ pub fn finish_request(
     started: Instant,
     result: Result<Response, ApiError>,
 ) -> Response {
+    let elapsed = started.elapsed();
     metrics::histogram!("intake_request_duration_seconds", "channel" => channel)
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
+    stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
     match result {
         Ok(response) => {
             span.in_scope(|| {
@@ -116,5 +147,79 @@ pub fn finish_request(
             span.in_scope(|| tracing::warn!(status = error.status().as_u16(), error = error.code(), reason = %error, "request refused"));
             error.into_response()
         }
+    }
+}
+
+/// A phone number as it may appear in a log line or on a screen: `13812345678` and
+/// `+8613812345678` both become `138****5678` (first three and last four digits, the form
+/// Chinese service desks print). Shorter numbers keep only their last four (or two) digits.
+///
+/// Nothing logs a contact today; this exists so that whoever needs to (an SMS provider's
+/// error about one sender, say) has the approved form at hand instead of the raw number.
+pub fn mask_phone(number: &str) -> String {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    let national = ["0086", "86"]
+        .iter()
+        .find_map(|prefix| {
+            let international = number.trim_start().starts_with('+') || *prefix == "0086";
+            digits
+                .strip_prefix(prefix)
+                .filter(|rest| international && rest.len() >= 7)
+        })
+        .unwrap_or(&digits);
+    // Mobile numbers (11 digits) keep the operator prefix and the last four, as desks print
+    // them; shorter numbers keep less, because three plus four of eight would hide one digit.
+    let n = national.len();
+    let (head, tail) = match n {
+        11.. => (3, 4),
+        7..=10 => (0, 4),
+        _ => (0, n.min(2)),
+    };
+    format!(
+        "{}{}{}",
+        &national[..head],
+        "*".repeat(n - head - tail),
+        &national[n - tail..]
+    )
+}
+
+/// A stable pseudonym for an openid or an account name, for correlating log lines of one
+/// citizen without naming them: `h:` and 16 hex digits of a domain-separated SHA-256.
+///
+/// Only for identifiers that cannot be enumerated: a hashed phone number is reversed by hashing
+/// all 10¹¹ of them, so phone numbers are masked with [`mask_phone`] instead.
+pub fn hash_id(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"intake-gateway/contact/v1\0")
+        .chain_update(value.as_bytes())
+        .finalize();
+    format!("h:{}", hex::encode(&digest[..8]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_keep_three_and_four_digits() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("+8613812345678"), "138****5678");
+        assert_eq!(mask_phone("0086 138-1234-5678"), "138****5678");
+        assert_eq!(mask_phone("02412345678"), "024****5678");
+        assert_eq!(mask_phone("12345"), "***45");
+        assert_eq!(mask_phone(""), "");
+        // A national number that happens to start with 86 is not an international prefix.
+        assert_eq!(mask_phone("86123456"), "****3456");
+        assert_eq!(mask_phone("+86 12345"), "***2345");
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_and_do_not_contain_the_id() {
+        let a = hash_id("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+        assert_eq!(a, hash_id("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert_ne!(a, hash_id("oUpF8uMuAJO_M2pxb1Q9zNjWeS6p"));
+        assert_eq!(a.len(), 18);
+        assert!(!a.contains("oUpF"));
     }
 }

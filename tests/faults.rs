@@ -86,6 +86,21 @@ async fn requests_during_an_outage_are_spooled_then_forwarded_once() {
     assert_eq!(ready["ready"], true, "{ready}");
     assert_eq!(ready["sink_up"], false);
     assert_eq!(ready["spool"]["entries"], 20);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.ops))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("intake_requests_total") && l.contains("outcome=\"spooled\"")),
+        "spooled outcome counted"
+    );
 
     broker.start();
     broker

@@ -37,17 +37,33 @@ fi
 export TANSU_BIN
 echo "==> test broker: $TANSU_BIN ($("$TANSU_BIN" --version 2>/dev/null | head -1))"
 
+# tests/ops_page.rs drives a headless Chromium (CJK font for the screenshot); tests/deploy_check.sh needs promtool.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# tests/kannel.rs drives a real Kannel (bearerbox, smsbox) and its fake SMSC client.
+command -v bearerbox >/dev/null 2>&1 || [ -x /usr/sbin/bearerbox ] || missing+=(kannel)
+command -v fakesmsc >/dev/null 2>&1 || [ -x /usr/lib/kannel/test/fakesmsc ] || missing+=(kannel-extras)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]} (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> deploy kit and OpenAPI"
+tests/deploy_check.sh
 echo "==> fuzz (bounded)"
 tests/fuzz.sh
 echo "==> cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 # cargo's last line is a doc-test summary; close with the suite's totals instead.
 awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "suite: %d passed, %d failed\n", p, f }' "$log"

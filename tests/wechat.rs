@@ -376,3 +376,35 @@ async fn forged_foreign_truncated_and_hostile_pushes_get_4xx() {
     );
     app.gateway.unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compatible_mode_push_trusts_the_encrypted_copy_and_replies_encrypted() {
+    let app = spawn_app(true).await;
+    let key = AesKey::from_encoding_aes_key(SAFE_AES_KEY).unwrap();
+    let inner = text_xml("gh_safe", 7007, "暖气不热");
+    let encrypted = encrypt(&key, SAFE_APP_ID, &inner, [9; 16]).unwrap();
+    let (ts, nonce) = (now(), "5551212");
+    let q = format!(
+        "{}&encrypt_type=aes&msg_signature={}",
+        query(SAFE_TOKEN, ts, nonce),
+        sha1_signature(&[SAFE_TOKEN, &ts.to_string(), nonce, &encrypted])
+    );
+    // 兼容模式: the plaintext fields ride along (here tampered with), the Encrypt copy decides.
+    let body = format!(
+        "<xml><ToUserName><![CDATA[gh_safe]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>\
+         <CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[forged outer text]]></Content>\
+         <MsgId>7007</MsgId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    );
+    let response = post(&app, "safe", &q, body).await;
+    assert_eq!(response.status(), 200);
+    let reply = parse_xml(&open_reply(&response.text().await.unwrap())).unwrap();
+    let records = app.consume_requests(1);
+    assert_eq!(records.len(), 1);
+    assert_valid_request(&records[0].value);
+    assert_eq!(records[0].value["content"]["text"], "暖气不热");
+    assert!(reply
+        .get("Content")
+        .unwrap()
+        .contains(records[0].value["tracking_no"].as_str().unwrap()));
+    app.gateway.unwrap().shutdown().await;
+}

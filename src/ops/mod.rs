@@ -1,0 +1,131 @@
+//! The operations listener: liveness, readiness, Prometheus metrics and the live operations page.
+//!
+//! Kept off the public listener so that the hook port can be exposed to telecom partners and
+//! WeChat without exposing internals.
+
+pub mod stats;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use std::sync::{Arc, OnceLock};
+
+use crate::pipeline::Pipeline;
+use view::{SinkState, SpoolState};
+
+/// The live operations page: one self-contained HTML file (inline CSS, JS and SVG), so it works
+/// on a wall screen without internet access and loads nothing from anywhere else.
+pub const PAGE: &str = include_str!("page.html");
+
+/// What the page may load: only itself, and the stats from the same origin. A browser then
+/// refuses any external asset a future edit might add, so "works offline" stays true.
+const PAGE_CSP: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                        img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+                        frame-ancestors 'none'";
+
+/// What the ops endpoints read.
+#[derive(Clone)]
+pub struct OpsState {
+    /// For readiness.
+    pub pipeline: Arc<Pipeline>,
+    /// For `/metrics`.
+    pub prometheus: PrometheusHandle,
+}
+
+/// `/healthz`, `/readyz`, `/metrics`, `/ops` and `/ops/api/stats`.
+pub fn router(state: OpsState) -> Router {
+    started_ms();
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/ops", get(page))
+        .route("/ops/api/stats", get(api_stats))
+        .with_state(state)
+}
+
+/// When this process began serving, for the page's uptime.
+fn started_ms() -> u64 {
+    static STARTED: OnceLock<u64> = OnceLock::new();
+    *STARTED.get_or_init(stats::now_ms)
+}
+
+/// 200 when records can be made durable now (Kafka up, or room in the spool); 503 otherwise, so a load balancer sends callers
+/// to another instance instead of making them wait for a 503 per request.
+async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
+    let sink = state.pipeline.sink();
+    let ready = state.pipeline.is_ready();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let spool = state.pipeline.spool().map(|s| {
+        let stats = s.stats();
+        json!({"entries": stats.entries, "bytes": stats.bytes, "oldest": stats.oldest, "full": s.is_full()})
+    });
+    let body = json!({
+        "ready": ready,
+        "sink": sink.kind(),
+        "sink_up": sink.is_ready(),
+        "spool": spool,
+        "dedup_entries": state.pipeline.dedup().len(),
+    });
+    (status, Json(body))
+}
+
+async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.prometheus.render(),
+    )
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE,
+    )
+}
+
+/// The counters of the last hour, the sink, the spool and the problems, for the page's polling.
+async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
+    let now = stats::now_ms();
+    let pipeline = &state.pipeline;
+    let sink = SinkState {
+        kind: pipeline.sink().kind(),
+        up: pipeline.sink().is_ready(),
+        ready: pipeline.is_ready(),
+        dedup_entries: pipeline.dedup().len(),
+    };
+    let spool = pipeline.spool().map(|spool| {
+        let s = spool.stats();
+        let samples = stats::collector().spool_sample(now, s.entries, view::SPOOL_TREND_MS);
+        SpoolState {
+            entries: s.entries,
+            bytes: s.bytes,
+            oldest_age_s: s
+                .oldest
+                .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0),
+            full: spool.is_full(),
+            trend: view::spool_trend(&samples),
+        }
+    });
+    let views = stats::collector().view_at(now);
+    let body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
+    ([(header::CACHE_CONTROL, "no-store")], Json(body))
+}
