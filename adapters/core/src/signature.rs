@@ -8,7 +8,53 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::AdapterError;
+use crate::{AdapterError, Inbound};
+
+/// The header carrying unix seconds in a signed push (web board, generic SMS).
+pub const TIMESTAMP_HEADER: &str = "x-intake-timestamp";
+/// The header carrying `v1=<hex>` in a signed push.
+pub const SIGNATURE_HEADER: &str = "x-intake-signature";
+
+/// Verifies a signed push: `X-Intake-Signature: v1=<hex HMAC-SHA256(secret, "{timestamp}.{raw
+/// body}")>` (several space- or comma-separated `v1=` values, so a partner can roll its secret
+/// without a gap), then the timestamp window. One scheme for every partner that signs, so they
+/// reuse one signer.
+pub fn verify_intake_signature(
+    inbound: &Inbound,
+    secret: &str,
+    tolerance_secs: u64,
+) -> Result<(), AdapterError> {
+    let timestamp = inbound
+        .headers
+        .get(TIMESTAMP_HEADER)
+        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Timestamp".into()))?
+        .trim();
+    let header = inbound
+        .headers
+        .get(SIGNATURE_HEADER)
+        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Signature".into()))?;
+    let parts: [&[u8]; 3] = [timestamp.as_bytes(), b".", inbound.body];
+    let (mut seen, mut matched) = (false, false);
+    for candidate in header.split([' ', ',']).filter(|s| !s.is_empty()) {
+        if let Some(hex) = candidate.strip_prefix("v1=") {
+            seen = true;
+            // No early exit: every candidate costs the same, whichever matches.
+            matched |= hmac_sha256_hex_matches(secret.as_bytes(), &parts, hex);
+        }
+    }
+    if !seen {
+        return Err(AdapterError::Unauthorized(
+            "X-Intake-Signature has no v1= value".into(),
+        ));
+    }
+    if !matched {
+        return Err(AdapterError::Unauthorized(
+            "signature does not match".into(),
+        ));
+    }
+    check_unix_timestamp(timestamp, inbound.now, tolerance_secs)?;
+    Ok(())
+}
 
 /// Lowercase hex HMAC-SHA256 of the concatenation of `parts` under `secret`.
 pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {

@@ -1,7 +1,7 @@
 //! Authentication shared by several kinds: the URL token (aliyun, tencent, kannel, jasmin) and
 //! the `X-Intake-Signature` of the generic format. Twilio's own scheme is in `twilio.rs`.
 
-use intake_adapter::signature::{check_unix_timestamp, hmac_sha256_hex_matches, secrets_equal};
+use intake_adapter::signature::secrets_equal;
 use intake_adapter::{AdapterError, Inbound};
 use sha2::{Digest, Sha256};
 
@@ -9,10 +9,8 @@ use crate::form::Form;
 
 /// The query parameter carrying the provider's token.
 pub const TOKEN_PARAM: &str = "token";
-/// The generic format's header carrying unix seconds.
-pub const TIMESTAMP_HEADER: &str = "x-intake-timestamp";
-/// The generic format's header carrying `v1=<hex>`.
-pub const SIGNATURE_HEADER: &str = "x-intake-signature";
+/// The generic format signs like the web-board push: same headers, same scheme.
+pub use intake_adapter::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Checks `?token=` against the configured token in constant time. Both sides are hashed first
 /// so that not even the token's length shows in the timing.
@@ -47,36 +45,7 @@ pub(crate) fn verify_intake_signature(
             "provider has no secret configured".into(),
         ));
     };
-    let timestamp = inbound
-        .headers
-        .get(TIMESTAMP_HEADER)
-        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Timestamp".into()))?
-        .trim();
-    let header = inbound
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Signature".into()))?;
-    let parts: [&[u8]; 3] = [timestamp.as_bytes(), b".", inbound.body];
-    let (mut seen, mut matched) = (false, false);
-    for candidate in header.split([' ', ',']).filter(|s| !s.is_empty()) {
-        if let Some(hex) = candidate.strip_prefix("v1=") {
-            seen = true;
-            // No early exit: every candidate costs the same, whichever matches.
-            matched |= hmac_sha256_hex_matches(secret.as_bytes(), &parts, hex);
-        }
-    }
-    if !seen {
-        return Err(AdapterError::Unauthorized(
-            "X-Intake-Signature has no v1= value".into(),
-        ));
-    }
-    if !matched {
-        return Err(AdapterError::Unauthorized(
-            "signature does not match".into(),
-        ));
-    }
-    check_unix_timestamp(timestamp, inbound.now, tolerance_secs)?;
-    Ok(())
+    intake_adapter::signature::verify_intake_signature(inbound, secret, tolerance_secs)
 }
 
 #[cfg(test)]

@@ -4,49 +4,17 @@
 //! reaches the JSON parser. Several `v1=` values may be sent (space or comma separated) so a
 //! partner can roll its secret without a gap.
 
-use intake_adapter::signature::{check_unix_timestamp, hmac_sha256_hex_matches};
 use intake_adapter::{AdapterError, Inbound};
 
 use crate::Partner;
 
-/// The header carrying unix seconds.
-pub const TIMESTAMP_HEADER: &str = "x-intake-timestamp";
-/// The header carrying `v1=<hex>`.
-pub const SIGNATURE_HEADER: &str = "x-intake-signature";
-
 /// Checks the signature, then the timestamp window.
 pub fn verify(inbound: &Inbound, partner: &Partner) -> Result<(), AdapterError> {
-    let timestamp = inbound
-        .headers
-        .get(TIMESTAMP_HEADER)
-        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Timestamp".into()))?
-        .trim();
-    let header = inbound
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or_else(|| AdapterError::Unauthorized("missing X-Intake-Signature".into()))?;
-    let parts: [&[u8]; 3] = [timestamp.as_bytes(), b".", inbound.body];
-    let mut seen_v1 = false;
-    let mut matched = false;
-    for candidate in header.split([' ', ',']).filter(|s| !s.is_empty()) {
-        if let Some(hex) = candidate.strip_prefix("v1=") {
-            seen_v1 = true;
-            // No early exit: every candidate costs the same, whichever matches.
-            matched |= hmac_sha256_hex_matches(partner.secret.as_bytes(), &parts, hex);
-        }
-    }
-    if !seen_v1 {
-        return Err(AdapterError::Unauthorized(
-            "X-Intake-Signature has no v1= value".into(),
-        ));
-    }
-    if !matched {
-        return Err(AdapterError::Unauthorized(
-            "signature does not match".into(),
-        ));
-    }
-    check_unix_timestamp(timestamp, inbound.now, partner.timestamp_tolerance_secs)?;
-    Ok(())
+    intake_adapter::signature::verify_intake_signature(
+        inbound,
+        &partner.secret,
+        partner.timestamp_tolerance_secs,
+    )
 }
 
 #[cfg(test)]
