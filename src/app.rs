@@ -12,6 +12,7 @@ use crate::dedup::DedupIndex;
 use crate::http::{self, AppState};
 use crate::ops::{self, OpsState};
 use crate::pipeline::Pipeline;
+use crate::receipts::ReceiptSender;
 use crate::sink::{JournalSink, KafkaSink, Sink, Topics};
 use crate::spool::{forwarder, Spool};
 use crate::telemetry;
@@ -48,6 +49,7 @@ pub struct Gateway {
     upkeep: Vec<JoinHandle<()>>,
     forwarder: Option<JoinHandle<u64>>,
     pipeline: Arc<Pipeline>,
+    receipts: Arc<ReceiptSender>,
     grace: Duration,
 }
 
@@ -143,10 +145,12 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         pipeline.clone(),
         config.channels.sms.reassembly_timeout,
     ));
+    let receipts = Arc::new(ReceiptSender::start(&config.channels.sms));
     let hooks = http::router(AppState::new(
         config.clone(),
         pipeline.clone(),
         sms_parts.clone(),
+        receipts.clone(),
     ));
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
@@ -166,6 +170,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         upkeep,
         forwarder,
         pipeline,
+        receipts,
         grace: config.limits.shutdown_grace,
     })
 }
@@ -195,6 +200,8 @@ impl Gateway {
         for task in &self.upkeep {
             task.abort();
         }
+        // After the listeners: no hook can queue a receipt any more. Best effort, bounded.
+        self.receipts.shutdown().await;
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         self.pipeline
             .sink()

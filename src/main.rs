@@ -70,7 +70,14 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> ExitCode {
-    init_logging(&config);
+    let otlp = match intake_gateway::otel::Otlp::start(&config.log) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("intake-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config, otlp.as_ref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -81,7 +88,7 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let gateway = match intake_gateway::start(config).await {
             Ok(g) => g,
             Err(e) => {
@@ -93,7 +100,12 @@ fn serve(config: Config) -> ExitCode {
         wait_for_signal().await;
         gateway.shutdown().await;
         ExitCode::SUCCESS
-    })
+    });
+    // After the gateway has finished: send the spans still batched (blocks, so outside the runtime).
+    if let Some(otlp) = otlp {
+        otlp.shutdown();
+    }
+    code
 }
 
 async fn wait_for_signal() {
@@ -114,20 +126,25 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
+fn init_logging(config: &Config, otlp: Option<&intake_gateway::otel::Otlp>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter, Layer};
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log.format == "text" {
-        builder.init();
+    let output = if config.log.format == "text" {
+        fmt::layer().with_writer(std::io::stderr).boxed()
     } else {
-        builder
+        fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .init();
-    }
+            .with_writer(std::io::stderr)
+            .boxed()
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(otlp.map(|o| o.layer()))
+        .init();
 }

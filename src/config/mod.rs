@@ -195,6 +195,11 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. `info` or `intake_gateway=debug`.
     pub level: String,
+    /// OTLP/HTTP collector base URL, e.g. `http://127.0.0.1:4318`: spans go to
+    /// `{otlp_endpoint}/v1/traces` as protobuf. Empty (the default) exports nothing.
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported spans.
+    pub otlp_service_name: String,
 }
 
 impl Default for LogConfig {
@@ -202,6 +207,8 @@ impl Default for LogConfig {
         LogConfig {
             format: "json".into(),
             level: "info".into(),
+            otlp_endpoint: String::new(),
+            otlp_service_name: "intake-gateway".into(),
         }
     }
 }
@@ -277,6 +284,28 @@ impl Config {
                 "log.format must be json or text".into(),
             ));
         }
+        if !self.log.otlp_endpoint.is_empty() {
+            let e = &self.log.otlp_endpoint;
+            if !(e.starts_with("http://") || e.starts_with("https://"))
+                || e.parse::<axum::http::Uri>().is_err()
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "log.otlp_endpoint {e:?} must be an http:// URL such as http://127.0.0.1:4318"
+                )));
+            }
+            if e.starts_with("https://") {
+                return Err(ConfigError::Invalid(
+                    "log.otlp_endpoint: https is not supported (no TLS in this build); \
+                     use a local collector over http://"
+                        .into(),
+                ));
+            }
+            if self.log.otlp_service_name.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "log.otlp_service_name must not be empty".into(),
+                ));
+            }
+        }
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.channels.validate().map_err(ConfigError::Invalid)
     }
@@ -290,3 +319,29 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod otlp_tests {
+    use super::Config;
+
+    #[test]
+    fn otlp_export_is_off_by_default() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.log.otlp_endpoint, "");
+        assert_eq!(c.log.otlp_service_name, "intake-gateway");
+    }
+
+    #[test]
+    fn otlp_endpoint_must_be_a_plain_http_url() {
+        for bad in [
+            "127.0.0.1:4318",
+            "https://collector:4318",
+            "http://bad host",
+        ] {
+            let toml = format!("[log]\notlp_endpoint = {bad:?}\n");
+            assert!(Config::from_toml(&toml).is_err(), "{bad} accepted");
+        }
+        let c = Config::from_toml("[log]\notlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap();
+        assert_eq!(c.log.otlp_endpoint, "http://127.0.0.1:4318");
+    }
+}

@@ -64,10 +64,65 @@ pub struct SmsProviderConfig {
     /// The receipt text; `{tracking_no}` is replaced.
     #[serde(default = "receipt_text")]
     pub receipt_template: String,
+    /// Where receipts are sent for kinds whose callback reply cannot carry one (aliyun, tencent,
+    /// jasmin, generic; kannel through its `sendsms` CGI instead of the reply body). A URL
+    /// template with `{to}` (E.164), `{to_national}` (without +86), `{text}` and `{tracking_no}`,
+    /// each percent-encoded. A secret: it usually carries the send account's password.
+    /// Only `http://` (this build of reqwest has no TLS): an internal SMS service or gateway.
+    #[serde(default)]
+    pub receipt_url: Option<Secret>,
+    /// `GET` (default) or `POST`.
+    #[serde(default)]
+    pub receipt_method: ReceiptMethod,
+    /// POST body template, same placeholders: JSON-escaped when `receipt_content_type` is JSON,
+    /// form-encoded when it is `application/x-www-form-urlencoded`, verbatim otherwise.
+    #[serde(default)]
+    pub receipt_body: Option<String>,
+    /// The POST body's content type.
+    #[serde(default = "json_content_type")]
+    pub receipt_content_type: String,
+    /// Extra request headers (an `Authorization` for an internal SMS service); never printed.
+    #[serde(default)]
+    pub receipt_headers: BTreeMap<String, Secret>,
+    /// The first retry delay of a failed receipt; it doubles per attempt.
+    #[serde(default = "one_second", with = "humantime_serde")]
+    pub receipt_retry_base: Duration,
+}
+
+/// How a receipt is sent to `receipt_url`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReceiptMethod {
+    /// Everything in the URL (Kannel `sendsms`, Jasmin `/send`).
+    #[default]
+    #[serde(rename = "GET", alias = "get")]
+    Get,
+    /// `receipt_body` as the request body.
+    #[serde(rename = "POST", alias = "post")]
+    Post,
+}
+
+impl SmsProviderConfig {
+    /// True when receipts go through `receipt_url` rather than in the callback reply.
+    pub fn sends_receipts(&self) -> bool {
+        self.receipt && self.receipt_url.is_some() && self.kind != ProviderKind::Twilio
+    }
+
+    /// True when receipts are POSTed (`receipt_method = "POST"`).
+    pub fn receipt_posts(&self) -> bool {
+        self.receipt_method == ReceiptMethod::Post
+    }
 }
 
 fn five_minutes() -> Duration {
     Duration::from_secs(300)
+}
+
+fn one_second() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn json_content_type() -> String {
+    "application/json".to_string()
 }
 
 fn receipt_text() -> String {
@@ -101,7 +156,49 @@ impl SmsChannelConfig {
                     "channels.sms.providers.{name}.receipt_template must contain {{tracking_no}}"
                 ));
             }
+            check_receipt_sending(c).map_err(|e| format!("channels.sms.providers.{name}.{e}"))?;
         }
         Ok(())
     }
+}
+
+/// The HTTP send path of receipts: required where the reply cannot carry the receipt, and well
+/// formed wherever it is set, so that a typo fails at start rather than on every receipt.
+fn check_receipt_sending(c: &SmsProviderConfig) -> Result<(), String> {
+    let Some(url) = &c.receipt_url else {
+        if c.receipt && !matches!(c.kind, ProviderKind::Twilio | ProviderKind::Kannel) {
+            return Err("receipt_url is required when receipt = true (this kind's reply cannot carry a receipt)".into());
+        }
+        return Ok(());
+    };
+    if c.kind == ProviderKind::Twilio {
+        return Err("receipt_url: Twilio receipts are the TwiML reply; remove receipt_url".into());
+    }
+    let sample = ["{to}", "{to_national}", "{text}", "{tracking_no}"]
+        .iter()
+        .fold(url.expose().to_string(), |u, p| u.replace(p, "x"));
+    match reqwest::Url::parse(&sample) {
+        Ok(u) if u.scheme() == "http" && u.host_str().is_some() => {}
+        Ok(u) if u.scheme() == "https" => {
+            return Err("receipt_url: https is not supported by this build (reqwest without TLS); use an http:// internal endpoint".into());
+        }
+        _ => return Err("receipt_url is not an http:// URL".into()),
+    }
+    if c.receipt_body.is_some() && c.receipt_method != ReceiptMethod::Post {
+        return Err("receipt_body needs receipt_method = \"POST\"".into());
+    }
+    if reqwest::header::HeaderValue::from_str(&c.receipt_content_type).is_err() {
+        return Err("receipt_content_type is not a valid header value".into());
+    }
+    for (k, v) in &c.receipt_headers {
+        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+            || reqwest::header::HeaderValue::from_str(v.expose()).is_err()
+        {
+            return Err(format!("receipt_headers: {k:?} is not a valid header"));
+        }
+    }
+    if c.receipt_retry_base.is_zero() {
+        return Err("receipt_retry_base must be above zero".into());
+    }
+    Ok(())
 }

@@ -39,11 +39,18 @@ pub struct AppState {
     pub calls: Arc<crate::calls::CallStates>,
     /// Parts of long SMS waiting for their siblings.
     pub sms_parts: Arc<PartStore>,
+    /// SMS receipts sent through providers' send endpoints, off the request path.
+    pub receipts: Arc<crate::receipts::ReceiptSender>,
 }
 
 impl AppState {
     /// The handlers' shared state, with limiters built from `config.limits`.
-    pub fn new(config: Arc<Config>, pipeline: Arc<Pipeline>, sms_parts: Arc<PartStore>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        pipeline: Arc<Pipeline>,
+        sms_parts: Arc<PartStore>,
+        receipts: Arc<crate::receipts::ReceiptSender>,
+    ) -> Self {
         let limits = Arc::new(Limits::new(&config.limits));
         let calls = Arc::new(crate::calls::CallStates::new(
             config.channels.call.state_ttl,
@@ -54,6 +61,7 @@ impl AppState {
             limits,
             calls,
             sms_parts,
+            receipts,
         }
     }
 }

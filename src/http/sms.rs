@@ -21,6 +21,7 @@ use super::request::{body, trace_id, HeaderView};
 use super::{ApiError, AppState};
 use crate::pipeline::{NotDurable, Pipeline};
 use crate::reassembly::GroupStore;
+use crate::receipts::Receipt;
 use crate::sink::Envelope;
 use crate::telemetry;
 
@@ -100,12 +101,32 @@ pub async fn hook(
             tracking_no: None,
             error: delivery.rejected_reason.clone(),
         };
-        for item in delivery.items {
-            last = admit(&app, source, item).await?;
-        }
         let receipt_config = sms.providers.get(&name).filter(|c| c.receipt);
+        // Receipts through a send endpoint go per accepted message (a batch push carries many
+        // citizens); the reply, where it carries one, answers only the last.
+        let send_receipts = receipt_config.is_some_and(|c| c.sends_receipts());
+        for item in delivery.items {
+            let (admission, phone) = admit(&app, source, item).await?;
+            if let (Some(c), Some(to), Some(no), Some(id), true) = (
+                receipt_config,
+                phone,
+                &admission.tracking_no,
+                &admission.request_id,
+                send_receipts && admission.status == AdmissionStatus::Accepted,
+            ) {
+                // Queued without waiting: the record is durable, the receipt is best effort.
+                app.receipts.enqueue(Receipt {
+                    provider: name.clone(),
+                    to,
+                    text: c.receipt_template.replace("{tracking_no}", no),
+                    tracking_no: no.clone(),
+                    request_id: id.clone(),
+                });
+            }
+            last = admission;
+        }
         let receipt = match (receipt_config, &last.tracking_no) {
-            (Some(c), Some(no)) if last.status == AdmissionStatus::Accepted => {
+            (Some(c), Some(no)) if last.status == AdmissionStatus::Accepted && !send_receipts => {
                 Some(c.receipt_template.replace("{tracking_no}", no))
             }
             _ => None,
@@ -124,36 +145,38 @@ fn reply((content_type, body): (&'static str, String)) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn admit(
-    app: &AppState,
-    source: &str,
-    item: Item,
-) -> Result<intake_sms::Admission, NotDurable> {
-    match item {
-        Item::Request(record) => publish(&app.pipeline, source, &record).await,
+/// The admission, and the citizen's number when a record with one was published.
+type Admitted = (intake_sms::Admission, Option<String>);
+
+async fn admit(app: &AppState, source: &str, item: Item) -> Result<Admitted, NotDurable> {
+    let admission = match item {
+        Item::Request(record) => return publish(&app.pipeline, source, &record).await,
         Item::DeadLetter(letter) => {
             app.pipeline
                 .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
                 .await?;
             telemetry::record_outcome("sms", source, "dead_lettered");
             tracing::warn!(dead_letter_id = %letter.dead_letter_id, reason = %letter.reason, "sms dead-lettered");
-            Ok(intake_sms::Admission {
+            intake_sms::Admission {
                 status: AdmissionStatus::Rejected,
                 request_id: None,
                 tracking_no: None,
                 error: Some(letter.reason.clone()),
-            })
+            }
         }
         Item::Part(part) => {
             let id = part_id(&part);
             if app.pipeline.dedup().is_seen(id) {
                 // A re-sent part of a message that was already assembled and published.
-                return Ok(intake_sms::Admission {
-                    status: AdmissionStatus::Duplicate,
-                    request_id: None,
-                    tracking_no: None,
-                    error: None,
-                });
+                return Ok((
+                    intake_sms::Admission {
+                        status: AdmissionStatus::Duplicate,
+                        request_id: None,
+                        tracking_no: None,
+                        error: None,
+                    },
+                    None,
+                ));
             }
             let key = part.key.as_string();
             let whole = app
@@ -162,18 +185,20 @@ async fn admit(
                 .await
                 .map_err(|e| NotDurable(e.to_string()))?;
             match whole {
-                None => Ok(intake_sms::Admission {
+                None => intake_sms::Admission {
                     status: AdmissionStatus::Pending,
                     request_id: None,
                     tracking_no: None,
                     error: None,
-                }),
+                },
                 Some(parts) => {
-                    complete(&app.pipeline, &app.sms_parts, source, &key, &parts, false).await
+                    return complete(&app.pipeline, &app.sms_parts, source, &key, &parts, false)
+                        .await
                 }
             }
         }
-    }
+    };
+    Ok((admission, None))
 }
 
 /// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
@@ -184,7 +209,7 @@ async fn complete(
     key: &str,
     parts: &[Part],
     incomplete: bool,
-) -> Result<intake_sms::Admission, NotDurable> {
+) -> Result<Admitted, NotDurable> {
     let assembled = if incomplete {
         intake_sms::assemble_incomplete(parts)
     } else {
@@ -200,12 +225,15 @@ async fn complete(
                 .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
                 .await?;
             telemetry::record_outcome("sms", source, "dead_lettered");
-            intake_sms::Admission {
-                status: AdmissionStatus::Rejected,
-                request_id: None,
-                tracking_no: None,
-                error: Some(e.to_string()),
-            }
+            (
+                intake_sms::Admission {
+                    status: AdmissionStatus::Rejected,
+                    request_id: None,
+                    tracking_no: None,
+                    error: Some(e.to_string()),
+                },
+                None,
+            )
         }
     };
     for part in parts {
@@ -222,7 +250,7 @@ async fn publish(
     pipeline: &Pipeline,
     source: &str,
     record: &IntakeRequest,
-) -> Result<intake_sms::Admission, NotDurable> {
+) -> Result<Admitted, NotDurable> {
     let admission = pipeline
         .submit(Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?)
         .await?;
@@ -234,12 +262,19 @@ async fn publish(
     let label = admission.label();
     telemetry::record_outcome("sms", source, label);
     tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
-    Ok(intake_sms::Admission {
-        status,
-        request_id: Some(record.request_id.to_string()),
-        tracking_no: Some(record.tracking_no.to_string()),
-        error: None,
-    })
+    let phone = match record.citizen.contact_kind {
+        ContactKind::Phone => record.citizen.contact.clone(),
+        _ => None,
+    };
+    Ok((
+        intake_sms::Admission {
+            status,
+            request_id: Some(record.request_id.to_string()),
+            tracking_no: Some(record.tracking_no.to_string()),
+            error: None,
+        },
+        phone,
+    ))
 }
 
 /// The dedup id of one part: a provider re-sending it after its message was published must not
