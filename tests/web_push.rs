@@ -221,11 +221,15 @@ async fn bad_input_gets_a_clear_4xx() {
         .await
         .unwrap();
     assert_eq!(wrong_type.status(), 415);
-    let huge = format!(
-        "{{\"posts\":[{{\"id\":\"big\",\"body\":\"{}\"}}]}}",
-        "长".repeat(3_500_000) // about 10 MB
-    );
-    assert_eq!(app.post_web(&huge).await.status(), 413);
+    let huge = post_oversized(
+        &app.base,
+        &format!("/hooks/web/{PARTNER}"),
+        "application/json",
+        10 * 1024 * 1024,
+        300 * 1024,
+    )
+    .await;
+    assert_eq!(huge, 413, "a 10 MB body");
     let nested = format!("{{\"posts\":{}{}}}", "[".repeat(5000), "]".repeat(5000));
     assert_eq!(app.post_web(&nested).await.status(), 400);
     let invalid_utf8 = app

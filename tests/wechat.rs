@@ -364,12 +364,15 @@ async fn forged_foreign_truncated_and_hostile_pushes_get_4xx() {
         400,
         "billion laughs"
     );
-    let ten_mb = text_xml(WECHAT_GH, 6006, &"字".repeat(3_500_000));
-    assert_eq!(
-        status(post(&app, "plain", &query(WECHAT_TOKEN, now(), "n"), ten_mb).await),
-        413,
-        "10 MB body"
-    );
+    let ten_mb = post_oversized(
+        &app.base,
+        &format!("/hooks/wechat/plain?{}", query(WECHAT_TOKEN, now(), "n")),
+        "text/xml",
+        10 * 1024 * 1024,
+        300 * 1024,
+    )
+    .await;
+    assert_eq!(ten_mb, 413, "10 MB body");
     assert!(
         app.consume_requests(0).is_empty(),
         "nothing hostile was published"

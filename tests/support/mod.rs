@@ -336,3 +336,49 @@ pub fn batch(posts: &[serde_json::Value]) -> String {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// POSTs a body that declares `declared` bytes but sends only `sent` of them, then reads the
+/// status. A server refusing an oversized body answers before the upload ends and closes; an
+/// HTTP client still writing would see a broken pipe instead of the answer, so this test client
+/// stops writing where the limit must already have been passed.
+pub async fn post_oversized(
+    base: &str,
+    path_and_query: &str,
+    content_type: &str,
+    declared: usize,
+    sent: usize,
+) -> u16 {
+    let addr = base.trim_start_matches("http://").to_string();
+    let head = format!(
+        "POST {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+    );
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&vec![b'a'; sent]);
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        let status_line = String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP answer: {status_line:?}"))
+    })
+    .await
+    .expect("oversized post")
+}
