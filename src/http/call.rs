@@ -10,15 +10,12 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use intake_adapter::Inbound;
 use intake_call::{Item, Lines};
 use intake_schema::RawPayload;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::time::Instant;
-use tracing::Instrument;
 
-use super::request::{body, trace_id, HeaderView};
+use super::request::{body, HeaderView, Hook};
 use super::{ApiError, AppState};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
@@ -33,17 +30,10 @@ pub async fn push(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = telemetry::InFlight::enter("phone");
-    let trace = trace_id(&headers);
     let configured = app.config.channels.call.source(&name);
-    let source = if configured.is_some() {
-        name.as_str()
-    } else {
-        "unknown"
-    };
-    let span = tracing::info_span!("request", channel = "phone", source, trace_id = %trace);
-    let result = async {
+    let hook = Hook::begin("phone", &name, configured.is_some(), &headers);
+    hook.run(async {
+        let source = hook.source();
         let call_source = configured.ok_or_else(|| ApiError::UnknownSource {
             kind: "source",
             name: name.chars().take(64).collect(),
@@ -52,15 +42,7 @@ pub async fn push(
         let now = chrono::Utc::now();
         let items = {
             let view = HeaderView(&headers);
-            let inbound = Inbound {
-                method: "POST",
-                query: uri.query().unwrap_or(""),
-                headers: &view,
-                body: &bytes,
-                now,
-                peer: Some(peer.ip()),
-                trace_id: &trace,
-            };
+            let inbound = hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip()));
             intake_call::handle(
                 &inbound,
                 &call_source,
@@ -76,13 +58,11 @@ pub async fn push(
         );
         let mut results = Vec::with_capacity(items.len());
         for item in items {
-            results.push(publish(&app, source, item, now, &raw, &trace).await?);
+            results.push(publish(&app, source, item, now, &raw, hook.trace()).await?);
         }
-        Ok::<_, ApiError>(Json(json!({ "results": results })).into_response())
-    }
-    .instrument(span.clone())
-    .await;
-    telemetry::finish_request(&span, "phone", source, started, result)
+        Ok(Json(json!({ "results": results })).into_response())
+    })
+    .await
 }
 
 async fn publish(

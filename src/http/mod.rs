@@ -10,7 +10,7 @@ mod wechat;
 
 pub use error::{ApiError, RETRY_AFTER_SECS};
 pub use limits::{Limited, Limits, Scope};
-pub use request::{trace_id, HeaderView};
+pub use request::{trace_id, HeaderView, Hook};
 pub use sms::{spawn_reassembly_timeouts, PartStore};
 
 use axum::extract::DefaultBodyLimit;

@@ -2,10 +2,86 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
-use intake_adapter::Headers;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use intake_adapter::{Headers, Inbound};
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Instant;
+use tracing::Instrument;
 
 use super::ApiError;
+use crate::telemetry::{self, InFlight};
+
+/// What every hook handler does around its own work: the in-flight gauge, the trace id, the
+/// request span, and latency and outcome metrics at the end.
+pub struct Hook {
+    channel: &'static str,
+    source: String,
+    trace: String,
+    span: tracing::Span,
+    started: Instant,
+    _in_flight: InFlight,
+}
+
+impl Hook {
+    /// Starts a request on `channel`. `name` labels metrics and logs only when it is a configured
+    /// source (`configured`): a scan of random URLs must not mint label values.
+    pub fn begin(channel: &'static str, name: &str, configured: bool, headers: &HeaderMap) -> Self {
+        let trace = trace_id(headers);
+        let source = if configured {
+            name.to_string()
+        } else {
+            "unknown".to_string()
+        };
+        let span =
+            tracing::info_span!("request", channel, source = source.as_str(), trace_id = %trace);
+        Hook {
+            channel,
+            source,
+            trace,
+            span,
+            started: Instant::now(),
+            _in_flight: InFlight::enter(channel),
+        }
+    }
+
+    /// The source label: the configured name, or `unknown`.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The request's trace id.
+    pub fn trace(&self) -> &str {
+        &self.trace
+    }
+
+    /// Runs the handler's work in the request span, then records its latency and outcome.
+    pub async fn run(&self, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
+        let result = work.instrument(self.span.clone()).await;
+        telemetry::finish_request(&self.span, self.channel, &self.source, self.started, result)
+    }
+
+    /// The adapter's view of this request (borrowed: keep it out of awaits).
+    pub fn inbound<'a>(
+        &'a self,
+        method: &'a str,
+        uri: &'a Uri,
+        headers: &'a HeaderView<'a>,
+        body: &'a [u8],
+        peer: Option<IpAddr>,
+    ) -> Inbound<'a> {
+        Inbound {
+            method,
+            query: uri.query().unwrap_or(""),
+            headers,
+            body,
+            now: chrono::Utc::now(),
+            peer,
+            trace_id: &self.trace,
+        }
+    }
+}
 
 /// The adapter's header lookup over an axum header map.
 pub struct HeaderView<'a>(pub &'a HeaderMap);

@@ -9,15 +9,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use intake_adapter::Inbound;
 use intake_schema::{Channel, ContactKind, IntakeRequest, RequestId};
 use intake_sms::{AdmissionStatus, Call, Item, Lines, Part};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tracing::Instrument;
+use std::time::Duration;
 
-use super::request::{body, trace_id, HeaderView};
+use super::request::{body, HeaderView, Hook};
 use super::{ApiError, AppState};
 use crate::pipeline::{NotDurable, Pipeline};
 use crate::reassembly::GroupStore;
@@ -38,18 +36,11 @@ pub async fn hook(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = telemetry::InFlight::enter("sms");
-    let trace = trace_id(&headers);
     let sms = &app.config.channels.sms;
     let configured = sms.provider(&name);
-    let source = if configured.is_some() {
-        name.as_str()
-    } else {
-        "unknown"
-    };
-    let span = tracing::info_span!("request", channel = "sms", source, trace_id = %trace);
-    let result = async {
+    let hook = Hook::begin("sms", &name, configured.is_some(), &headers);
+    hook.run(async {
+        let source = hook.source();
         let provider = configured.ok_or_else(|| ApiError::UnknownSource {
             kind: "provider",
             name: name.chars().take(64).collect(),
@@ -57,15 +48,7 @@ pub async fn hook(
         let bytes = body(raw, app.config.server.max_body_bytes)?;
         let delivery = {
             let view = HeaderView(&headers);
-            let inbound = Inbound {
-                method: method.as_str(),
-                query: uri.query().unwrap_or(""),
-                headers: &view,
-                body: &bytes,
-                now: chrono::Utc::now(),
-                peer: Some(peer.ip()),
-                trace_id: &trace,
-            };
+            let inbound = hook.inbound(method.as_str(), &uri, &view, &bytes, Some(peer.ip()));
             let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
             intake_sms::handle(
                 &Call {
@@ -135,10 +118,8 @@ pub async fn hook(
             intake_sms::ProviderKind::Generic => intake_sms::generic_reply(&last),
             kind => intake_sms::success_reply(kind, false, receipt.as_deref()),
         }))
-    }
-    .instrument(span.clone())
-    .await;
-    telemetry::finish_request(&span, "sms", source, started, result)
+    })
+    .await
 }
 
 fn reply((content_type, body): (&'static str, String)) -> Response {

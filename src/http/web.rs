@@ -7,13 +7,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::future::join_all;
-use intake_adapter::Inbound;
 use intake_web::{BatchReply, PostOutcome, PostResult, PostStatus};
 use std::net::SocketAddr;
-use std::time::Instant;
-use tracing::Instrument;
 
-use super::request::{body, trace_id, HeaderView};
+use super::request::{body, HeaderView, Hook};
 use super::{ApiError, AppState};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
@@ -28,35 +25,22 @@ pub async fn push(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = telemetry::InFlight::enter("web");
-    let trace = trace_id(&headers);
     let configured = app.config.channels.web.partner(&partner);
-    let source = if configured.is_some() {
-        partner.as_str()
-    } else {
-        "unknown"
-    };
-    let span = tracing::info_span!("request", channel = "web", source, trace_id = %trace);
-    let result = async {
+    let hook = Hook::begin("web", &partner, configured.is_some(), &headers);
+    hook.run(async {
+        let source = hook.source();
         let partner = configured.ok_or_else(|| ApiError::UnknownSource {
             kind: "partner",
-            name: partner.clone(),
+            name: partner.chars().take(64).collect(),
         })?;
         let bytes = body(raw, app.config.server.max_body_bytes)?;
         // Scoped: the borrowed view must not live across the awaits below.
         let outcomes = {
-            let header_view = HeaderView(&headers);
-            let inbound = Inbound {
-                method: "POST",
-                query: uri.query().unwrap_or(""),
-                headers: &header_view,
-                body: &bytes,
-                now: chrono::Utc::now(),
-                peer: Some(peer.ip()),
-                trace_id: &trace,
-            };
-            intake_web::handle(&inbound, &partner)?
+            let view = HeaderView(&headers);
+            intake_web::handle(
+                &hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip())),
+                &partner,
+            )?
         };
         // Only now is the partner authenticated: a forged push must not spend its budget.
         // One batch counts as one request, whatever its number of posts.
@@ -67,11 +51,9 @@ pub async fn push(
             .await
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        Ok::<_, ApiError>(Json(BatchReply { results }).into_response())
-    }
-    .instrument(span.clone())
-    .await;
-    telemetry::finish_request(&span, "web", source, started, result)
+        Ok(Json(BatchReply { results }).into_response())
+    })
+    .await
 }
 
 /// Publishes one post, or reports why it was rejected. Only "not durable" fails the batch.

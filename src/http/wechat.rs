@@ -10,15 +10,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use intake_adapter::{AdapterError, Inbound};
+use intake_adapter::AdapterError;
 use intake_schema::{Language, RequestId};
 use intake_wechat::{Account, Mode, Push, PushKind};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use std::time::Instant;
-use tracing::Instrument;
 
-use super::request::{body, trace_id, HeaderView};
+use super::request::{body, HeaderView, Hook};
 use super::{ApiError, AppState, Limited};
 use crate::config::WechatAccountConfig;
 use crate::pipeline::NotDurable;
@@ -44,27 +42,17 @@ pub async fn verify(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
-    let trace = trace_id(&headers);
     let configured = enabled(&app, &name);
-    let source = configured.as_ref().map_or("unknown", |_| name.as_str());
-    let span = tracing::info_span!("request", channel = "wechat", source, trace_id = %trace, kind = "verify");
-    let result = span.in_scope(|| {
+    let hook = Hook::begin("wechat", &name, configured.is_some(), &headers);
+    hook.run(async {
         let (_, account) = configured.ok_or_else(|| unknown(&name))?;
         let view = HeaderView(&headers);
-        let inbound = Inbound {
-            method: "GET",
-            query: uri.query().unwrap_or(""),
-            headers: &view,
-            body: b"",
-            now: chrono::Utc::now(),
-            peer: None,
-            trace_id: &trace,
-        };
-        let echo = intake_wechat::verify_url(&inbound, &account)?;
+        let echo =
+            intake_wechat::verify_url(&hook.inbound("GET", &uri, &view, b"", None), &account)?;
+        tracing::info!("URL verification answered");
         Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
-    });
-    telemetry::finish_request(&span, "wechat", source, started, result)
+    })
+    .await
 }
 
 /// A pushed message or event.
@@ -76,26 +64,15 @@ pub async fn push(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let _in_flight = telemetry::InFlight::enter("wechat");
-    let trace = trace_id(&headers);
     let configured = enabled(&app, &name);
-    let source = configured.as_ref().map_or("unknown", |_| name.as_str());
-    let span = tracing::info_span!("request", channel = "wechat", source, trace_id = %trace);
-    let result = async {
+    let hook = Hook::begin("wechat", &name, configured.is_some(), &headers);
+    hook.run(async {
+        let source = hook.source();
         let (config, account) = configured.ok_or_else(|| unknown(&name))?;
         let bytes = body(raw, app.config.server.max_body_bytes)?;
         let push = {
             let view = HeaderView(&headers);
-            let inbound = Inbound {
-                method: "POST",
-                query: uri.query().unwrap_or(""),
-                headers: &view,
-                body: &bytes,
-                now: chrono::Utc::now(),
-                peer: Some(peer.ip()),
-                trace_id: &trace,
-            };
+            let inbound = hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip()));
             intake_wechat::parse_push(&inbound, &account)?
         };
         if account.aes_key.is_some() && push.mode == Mode::Plaintext {
@@ -115,10 +92,8 @@ pub async fn push(
             }
         }
         answer(&app, source, config, &account, push).await
-    }
-    .instrument(span.clone())
-    .await;
-    telemetry::finish_request(&span, "wechat", source, started, result)
+    })
+    .await
 }
 
 /// The dedup id of whatever the push carries.
