@@ -152,6 +152,15 @@ async fn logs_carry_ids_and_outcomes_but_no_citizen_data() {
 
     // Not vacuous: the request spans and their ids were captured, as JSON lines.
     assert!(logs.contains("request answered"), "{logs}");
+    // The request span names the record it produced (one span per request with channel, source,
+    // request_id and tracking_no).
+    assert!(
+        logs.lines().any(|l| l.contains("request answered")
+            && l.contains("\"request_id\"")
+            && l.contains("\"tracking_no\"")
+            && l.contains("\"channel\"")),
+        "no answered request carries its ids on the span:\n{logs}"
+    );
     assert!(logs.contains("request refused"), "{logs}");
     assert!(
         logs.contains(&tracking),

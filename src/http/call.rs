@@ -95,6 +95,7 @@ async fn publish(
             app.calls.forget(&merged.source_system, &merged.call_id);
             let label = admission.label();
             telemetry::record_outcome("phone", source, label);
+            super::Hook::admitted(&record.request_id, &record.tracking_no);
             tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
             json!({"status": label, "call_id": merged.call_id, "request_id": record.request_id, "tracking_no": record.tracking_no})
         }

@@ -34,8 +34,16 @@ impl Hook {
         } else {
             "unknown".to_string()
         };
-        let span =
-            tracing::info_span!("request", channel, source = source.as_str(), trace_id = %trace);
+        // request_id and tracking_no are filled in when a record is admitted (the last one, for a
+        // batch), so the span names what the request produced.
+        let span = tracing::info_span!(
+            "request",
+            channel,
+            source = source.as_str(),
+            trace_id = %trace,
+            request_id = tracing::field::Empty,
+            tracking_no = tracing::field::Empty
+        );
         Hook {
             channel,
             source,
@@ -60,6 +68,13 @@ impl Hook {
     pub async fn run(&self, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
         let result = work.instrument(self.span.clone()).await;
         telemetry::finish_request(&self.span, self.channel, &self.source, self.started, result)
+    }
+
+    /// Names the record this request produced on its span.
+    pub fn admitted(request_id: &impl std::fmt::Display, tracking_no: &impl std::fmt::Display) {
+        let span = tracing::Span::current();
+        span.record("request_id", tracing::field::display(request_id));
+        span.record("tracking_no", tracing::field::display(tracking_no));
     }
 
     /// The adapter's view of this request (borrowed: keep it out of awaits).

@@ -242,6 +242,7 @@ async fn publish(
     };
     let label = admission.label();
     telemetry::record_outcome("sms", source, label);
+    super::Hook::admitted(&record.request_id, &record.tracking_no);
     tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
     let phone = match record.citizen.contact_kind {
         ContactKind::Phone => record.citizen.contact.clone(),

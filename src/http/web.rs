@@ -85,6 +85,7 @@ async fn admit(
     };
     let label = admission.label();
     telemetry::record_outcome(record.channel.as_str(), source, label);
+    super::Hook::admitted(&record.request_id, &record.tracking_no);
     tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
     Ok(PostResult {
         id: outcome.id,

@@ -119,6 +119,7 @@ async fn answer(
             let admission = app.pipeline.submit_within(envelope, budget).await?;
             let label = admission.label();
             telemetry::record_outcome("wechat", source, label);
+            super::Hook::admitted(&record.request_id, &record.tracking_no);
             tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
             let template = if record.content.language == Language::Ko {
                 &config.reply_template_ko
