@@ -48,19 +48,6 @@ fn spawn_gateway(data: &std::path::Path, topic: &str) -> Process {
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, p: &Process) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{}/healthz", p.ops))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "gateway did not come up");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// Sends unique signed posts until the gateway stops answering; records what was acknowledged.
 async fn load(
     client: reqwest::Client,
@@ -70,18 +57,7 @@ async fn load(
 ) {
     for i in 0.. {
         let body = batch(&[post(&format!("{worker}-{i}"), "水管爆裂")]);
-        let ts = now();
-        let sent = client
-            .post(format!("{base}/hooks/web/{PARTNER}"))
-            .header("content-type", "application/json")
-            .header("x-intake-timestamp", ts.to_string())
-            .header(
-                "x-intake-signature",
-                format!("v1={}", sign(SECRET, ts, body.as_bytes())),
-            )
-            .body(body)
-            .send()
-            .await;
+        let sent = send_web(&client, &base, PARTNER, SECRET, now(), &body).await;
         let Ok(response) = sent else { return };
         if response.status() == 200 {
             let Ok(v) = response.json::<Value>().await else {
@@ -113,7 +89,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_duplicates_nothing() {
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     for round in 0..rounds {
         let mut gateway = spawn_gateway(data.path(), &topic);
-        wait_healthy(&client, &gateway).await;
+        assert!(
+            wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await,
+            "gateway did not come up"
+        );
         let workers: Vec<_> = (0..4)
             .map(|w| {
                 tokio::spawn(load(
@@ -134,7 +113,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_duplicates_nothing() {
     }
     // A last life to forward whatever a crash left in the spool.
     let mut gateway = spawn_gateway(data.path(), &topic);
-    wait_healthy(&client, &gateway).await;
+    assert!(
+        wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await,
+        "gateway did not come up"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ready: Value = client

@@ -87,31 +87,14 @@ fn sigterm_finishes_and_exits_zero() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while client
-            .get(format!("http://127.0.0.1:{ops_port}/healthz"))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "gateway did not start"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let ops = format!("http://127.0.0.1:{ops_port}");
+        assert!(
+            wait_healthy(&client, &ops, std::time::Duration::from_secs(20)).await,
+            "gateway did not start"
+        );
         let body = batch(&[post("t-1", "测试")]);
-        let ts = now();
-        let r = client
-            .post(format!("http://127.0.0.1:{port}/hooks/web/{PARTNER}"))
-            .header("content-type", "application/json")
-            .header("x-intake-timestamp", ts.to_string())
-            .header(
-                "x-intake-signature",
-                format!("v1={}", sign(SECRET, ts, body.as_bytes())),
-            )
-            .body(body)
-            .send()
+        let base = format!("http://127.0.0.1:{port}");
+        let r = send_web(&client, &base, PARTNER, SECRET, now(), &body)
             .await
             .unwrap();
         assert_eq!(r.status(), 200);

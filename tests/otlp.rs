@@ -76,31 +76,19 @@ fn spans_reach_the_collector_and_are_flushed_at_shutdown() {
 
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while client
-            .get(format!("http://127.0.0.1:{ops_port}/healthz"))
-            .send()
-            .await
-            .is_err()
+        if !wait_healthy(
+            &client,
+            &format!("http://127.0.0.1:{ops_port}"),
+            Duration::from_secs(20),
+        )
+        .await
         {
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                panic!("gateway did not start");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = child.kill();
+            panic!("gateway did not start");
         }
         let body = batch(&[post("o-1", "测试")]);
-        let ts = now();
-        let r = client
-            .post(format!("http://127.0.0.1:{port}/hooks/web/{PARTNER}"))
-            .header("content-type", "application/json")
-            .header("x-intake-timestamp", ts.to_string())
-            .header(
-                "x-intake-signature",
-                format!("v1={}", sign(SECRET, ts, body.as_bytes())),
-            )
-            .body(body)
-            .send()
+        let base = format!("http://127.0.0.1:{port}");
+        let r = send_web(&client, &base, PARTNER, SECRET, now(), &body)
             .await
             .unwrap();
         assert_eq!(r.status(), 200);

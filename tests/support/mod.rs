@@ -200,16 +200,7 @@ impl TestApp {
         timestamp: i64,
         body: &str,
     ) -> reqwest::Response {
-        self.client
-            .post(format!("{}/hooks/web/{partner}", self.base))
-            .header("content-type", "application/json")
-            .header("x-intake-timestamp", timestamp.to_string())
-            .header(
-                "x-intake-signature",
-                format!("v1={}", sign(secret, timestamp, body.as_bytes())),
-            )
-            .body(body.to_string())
-            .send()
+        send_web(&self.client, &self.base, partner, secret, timestamp, body)
             .await
             .expect("request sent")
     }
@@ -381,4 +372,40 @@ pub async fn post_oversized(
     })
     .await
     .expect("oversized post")
+}
+
+/// Signs `body` for `partner` with `secret` at `timestamp` and POSTs it to the web hook of the
+/// gateway at `base`: the one signed-push client of every test, in-process or subprocess.
+pub async fn send_web(
+    client: &reqwest::Client,
+    base: &str,
+    partner: &str,
+    secret: &str,
+    timestamp: i64,
+    body: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{base}/hooks/web/{partner}"))
+        .header("content-type", "application/json")
+        .header("x-intake-timestamp", timestamp.to_string())
+        .header(
+            "x-intake-signature",
+            format!("v1={}", sign(secret, timestamp, body.as_bytes())),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+}
+
+/// Waits until the gateway process whose ops listener is `ops` answers `/healthz`; false when it
+/// did not within `within` (the caller decides whether to kill it before failing).
+pub async fn wait_healthy(client: &reqwest::Client, ops: &str, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while client.get(format!("{ops}/healthz")).send().await.is_err() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    true
 }
