@@ -7,12 +7,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::channels::call::CallChannel;
+use crate::channels::sms::receipts::ReceiptSender;
+use crate::channels::sms::{self, SmsChannel};
 use crate::config::Config;
 use crate::dedup::DedupIndex;
-use crate::http::{self, AppState};
+use crate::hook::{Limits, Shared};
 use crate::ops::{self, OpsState};
 use crate::pipeline::Pipeline;
-use crate::receipts::ReceiptSender;
+use crate::routes::{self, Stateful};
 use crate::sink::{JournalSink, KafkaSink, Sink, Topics};
 use crate::spool::{forwarder, Spool};
 use crate::telemetry;
@@ -136,22 +139,26 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             addr: config.ops.listen,
             error,
         })?;
-    let sms_parts = Arc::new(
-        http::PartStore::open(&data_dir.join("sms_parts"))
-            .map_err(|e| StartError::Storage(format!("sms parts: {e}")))?,
+    let shared = Shared {
+        pipeline: pipeline.clone(),
+        limits: Arc::new(Limits::new(&config.limits)),
+        max_body_bytes: config.server.max_body_bytes,
+    };
+    let sms = SmsChannel::open(
+        shared.clone(),
+        Arc::new(config.channels.sms.clone()),
+        &data_dir.join("sms_parts"),
+    )
+    .map_err(|e| StartError::Storage(format!("sms parts: {e}")))?;
+    upkeep.push(sms::spawn_reassembly_timeouts(&sms));
+    let receipts = sms.receipts.clone();
+    let call = CallChannel::new(shared.clone(), Arc::new(config.channels.call.clone()));
+    let hooks = routes::router(
+        &config.server,
+        &config.channels,
+        shared,
+        Stateful { sms, call },
     );
-    upkeep.push(http::spawn_reassembly_timeouts(
-        sms_parts.clone(),
-        pipeline.clone(),
-        config.channels.sms.reassembly_timeout,
-    ));
-    let receipts = Arc::new(ReceiptSender::start(&config.channels.sms));
-    let hooks = http::router(AppState::new(
-        config.clone(),
-        pipeline.clone(),
-        sms_parts.clone(),
-        receipts.clone(),
-    ));
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
         prometheus,

@@ -5,16 +5,15 @@
 //! fsync) and only then acknowledged.
 
 pub mod app;
-pub mod calls;
+pub mod channels;
 pub mod config;
 pub mod dedup;
-pub mod http;
+pub mod hook;
 pub mod local_log;
 pub mod ops;
 pub mod otel;
 pub mod pipeline;
-pub mod reassembly;
-pub mod receipts;
+pub mod routes;
 pub mod sink;
 pub mod spool;
 pub mod spool_cli;

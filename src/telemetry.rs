@@ -3,12 +3,9 @@
 //! Labels and log fields carry channel, source, ids and outcomes only: never a phone number,
 //! openid or message text.
 
-use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use crate::http::ApiError;
 use crate::ops::stats;
 
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -113,40 +110,6 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         metrics::gauge!("intake_in_flight", "channel" => self.0).decrement(1.0);
         stats::collector().in_flight(self.0, -1);
-    }
-}
-
-/// Ends a hook request: records latency, counts and logs a failure, renders the response.
-pub fn finish_request(
-    span: &tracing::Span,
-    channel: &'static str,
-    source: &str,
-    started: Instant,
-    result: Result<Response, ApiError>,
-) -> Response {
-    let elapsed = started.elapsed();
-    metrics::histogram!("intake_request_duration_seconds", "channel" => channel)
-        .record(elapsed.as_secs_f64());
-    stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
-    match result {
-        Ok(response) => {
-            span.in_scope(|| {
-                tracing::info!(
-                    status = response.status().as_u16(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "request answered"
-                )
-            });
-            response
-        }
-        Err(error) => {
-            record_outcome(channel, source, error.outcome());
-            if error.outcome() == "unauthorized" {
-                metrics::counter!("intake_signature_failures_total", "channel" => channel, "source" => source.to_string()).increment(1);
-            }
-            span.in_scope(|| tracing::warn!(status = error.status().as_u16(), error = error.code(), reason = %error, "request refused"));
-            error.into_response()
-        }
     }
 }
 

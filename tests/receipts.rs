@@ -205,7 +205,7 @@ async fn receipt_endpoint_that_hangs_never_delays_the_acknowledgement() {
 
 #[test]
 fn placeholders_are_encoded_once_for_their_place() {
-    use intake_gateway::receipts::{json_escape, percent_encode, render, Receipt};
+    use intake_gateway::channels::sms::receipts::{json_escape, percent_encode, render, Receipt};
     let r = Receipt {
         provider: "jasmin".into(),
         to: "+8613812345678".into(),

@@ -55,6 +55,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> module layers of src/ (no import cycles)"
+python3 tests/layers.py
 echo "==> deploy kit and OpenAPI"
 tests/deploy_check.sh
 echo "==> fuzz (bounded)"

@@ -3,19 +3,16 @@
 //! Unknown keys are errors, not warnings: a mistyped `secert` would otherwise leave a partner
 //! silently disabled. Secrets are a [`Secret`] type that never prints.
 
-mod call;
-mod channels;
 mod limits;
+pub mod names;
 mod secret;
-mod sms;
-mod wechat;
 
-pub use call::{CallChannelConfig, CallSourceConfig};
-pub use channels::{ChannelsConfig, WebChannelConfig, WebPartnerConfig};
+pub use crate::channels::call::config::{CallChannelConfig, CallSourceConfig};
+pub use crate::channels::sms::config::{SmsChannelConfig, SmsProviderConfig};
+pub use crate::channels::web::config::{WebChannelConfig, WebPartnerConfig};
+pub use crate::channels::wechat::config::{WechatAccountConfig, WechatChannelConfig};
 pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
-pub use sms::{SmsChannelConfig, SmsProviderConfig};
-pub use wechat::{WechatAccountConfig, WechatChannelConfig};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -45,6 +42,29 @@ pub struct Config {
     pub spool: SpoolConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[channels.*]`: each channel's own section, defined in its folder under `src/channels/`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    /// The media partner's web-board and radio push.
+    pub web: WebChannelConfig,
+    /// WeChat official accounts.
+    pub wechat: WechatChannelConfig,
+    /// PBXes and SIP proxies reporting calls.
+    pub call: CallChannelConfig,
+    /// SMS gateways.
+    pub sms: SmsChannelConfig,
+}
+
+impl ChannelsConfig {
+    fn validate(&self) -> Result<(), String> {
+        self.web.validate()?;
+        self.sms.validate()?;
+        self.call.validate()?;
+        self.wechat.validate()
+    }
 }
 
 /// `[server]`

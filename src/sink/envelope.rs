@@ -6,7 +6,7 @@ use intake_schema::{
 };
 use std::collections::BTreeMap;
 
-use super::SinkError;
+use super::error::SinkError;
 
 /// Which of the three topics a record belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

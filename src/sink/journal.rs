@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use super::{Envelope, SinkError, Topics};
+use super::envelope::{Envelope, Topics};
+use super::error::SinkError;
 use crate::local_log::{encode_line, Entry, LocalLog};
 
 /// Writes each record as one line of the journal.

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Envelope, SinkError, Topics};
+use super::envelope::{Envelope, Topic, Topics};
+use super::error::SinkError;
 use crate::config::KafkaConfig;
 
 /// The producer and what `/readyz` knows about the cluster.
@@ -57,7 +58,7 @@ impl KafkaSink {
     }
 
     /// The configured name of `topic`.
-    pub fn topic_name(&self, topic: super::Topic) -> &str {
+    pub fn topic_name(&self, topic: Topic) -> &str {
         self.topics.name(topic)
     }
 

@@ -4,29 +4,17 @@
 //! is the moment the gateway may answer 2xx.
 
 mod envelope;
+mod error;
 mod journal;
 mod kafka;
 
 pub use envelope::{Envelope, Topic, Topics};
+pub use error::SinkError;
 pub use journal::JournalSink;
 pub use kafka::KafkaSink;
 
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why a record is not (yet) durable.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SinkError {
-    /// The broker refused or did not confirm.
-    #[error("kafka: {0}")]
-    Kafka(String),
-    /// The local journal could not write.
-    #[error(transparent)]
-    Local(#[from] crate::local_log::LogError),
-    /// The record could not be encoded (a bug, not the caller's fault).
-    #[error("encoding: {0}")]
-    Encoding(String),
-}
 
 /// The configured sink.
 #[derive(Clone)]

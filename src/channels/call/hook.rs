@@ -1,4 +1,4 @@
-//! `POST /hooks/call/{source}`: call metadata from the hotline's PBX or SIP proxy.
+//! `POST /hooks/call/{source}`: one post of call metadata.
 //!
 //! Each post is answered only when what it carries is durable: live-view events on the events
 //! topic, the finished call's request on the requests topic. A PBX that retries a CDR gets the
@@ -14,23 +14,48 @@ use intake_call::{Item, Lines};
 use intake_schema::RawPayload;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use super::request::{body, HeaderView, Hook};
-use super::{ApiError, AppState};
+use super::config::CallChannelConfig;
+use super::live::CallStates;
+use crate::hook::{body, ApiError, HeaderView, Hook, Shared};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
+/// What the phone channel keeps: its config and the calls in progress.
+#[derive(Clone)]
+pub struct CallChannel {
+    /// What every channel shares.
+    pub shared: Shared,
+    /// `[channels.call]`.
+    pub config: Arc<CallChannelConfig>,
+    /// Calls in progress, merged until their final record.
+    pub calls: Arc<CallStates>,
+}
+
+impl CallChannel {
+    /// The channel with no call in progress yet.
+    pub fn new(shared: Shared, config: Arc<CallChannelConfig>) -> Self {
+        let calls = Arc::new(CallStates::new(config.state_ttl));
+        CallChannel {
+            shared,
+            config,
+            calls,
+        }
+    }
+}
+
 /// Authenticates, parses and publishes one post; answers one result per call message.
 pub async fn push(
-    State(app): State<AppState>,
+    State(app): State<CallChannel>,
     Path(name): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let configured = app.config.channels.call.source(&name);
+    let configured = app.config.source(&name);
     let hook = Hook::begin("phone", &name, configured.is_some(), &headers);
     hook.run(async {
         let source = hook.source();
@@ -38,18 +63,15 @@ pub async fn push(
             kind: "source",
             name: name.chars().take(64).collect(),
         })?;
-        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let bytes = body(raw, app.shared.max_body_bytes)?;
         let now = chrono::Utc::now();
         let items = {
             let view = HeaderView(&headers);
             let inbound = hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip()));
-            intake_call::handle(
-                &inbound,
-                &call_source,
-                &Lines::new(&app.config.channels.call.lines),
-            )?
+            intake_call::handle(&inbound, &call_source, &Lines::new(&app.config.lines))?
         };
-        app.limits
+        app.shared
+            .limits
             .check_partner("phone", source)
             .map_err(ApiError::RateLimited)?;
         let raw = RawPayload::capture(
@@ -66,7 +88,7 @@ pub async fn push(
 }
 
 async fn publish(
-    app: &AppState,
+    app: &CallChannel,
     source: &str,
     item: Item,
     now: chrono::DateTime<chrono::Utc>,
@@ -76,7 +98,8 @@ async fn publish(
     let envelope_error = |e: crate::sink::SinkError| NotDurable(e.to_string());
     Ok(match item {
         Item::Update { state, event } => {
-            app.pipeline
+            app.shared
+                .pipeline
                 .submit(Envelope::event(&event).map_err(envelope_error)?)
                 .await?;
             metrics::counter!("intake_events_total", "channel" => "phone", "kind" => event.kind.clone()).increment(1);
@@ -89,13 +112,14 @@ async fn publish(
             let merged = app.calls.finish(state);
             let record = intake_call::finish(&merged, now, raw.clone(), trace);
             let admission = app
+                .shared
                 .pipeline
                 .submit(Envelope::request(&record).map_err(envelope_error)?)
                 .await?;
             app.calls.forget(&merged.source_system, &merged.call_id);
             let label = admission.label();
             telemetry::record_outcome("phone", source, label);
-            super::Hook::admitted(&record.request_id, &record.tracking_no);
+            Hook::admitted(&record.request_id, &record.tracking_no);
             tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
             json!({"status": label, "call_id": merged.call_id, "request_id": record.request_id, "tracking_no": record.tracking_no})
         }
@@ -104,7 +128,8 @@ async fn publish(
             json!({"status": "skipped", "reason": reason})
         }
         Item::DeadLetter(letter) => {
-            app.pipeline
+            app.shared
+                .pipeline
                 .submit(Envelope::dead_letter(&letter).map_err(envelope_error)?)
                 .await?;
             telemetry::record_outcome("phone", source, "dead_lettered");

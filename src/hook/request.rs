@@ -3,14 +3,15 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use intake_adapter::{Headers, Inbound};
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
-use super::ApiError;
+use super::error::ApiError;
+use crate::ops::stats;
 use crate::telemetry::{self, InFlight};
 
 /// What every hook handler does around its own work: the in-flight gauge, the trace id, the
@@ -67,7 +68,7 @@ impl Hook {
     /// Runs the handler's work in the request span, then records its latency and outcome.
     pub async fn run(&self, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
         let result = work.instrument(self.span.clone()).await;
-        telemetry::finish_request(&self.span, self.channel, &self.source, self.started, result)
+        finish_request(&self.span, self.channel, &self.source, self.started, result)
     }
 
     /// Names the record this request produced on its span.
@@ -94,6 +95,40 @@ impl Hook {
             now: chrono::Utc::now(),
             peer,
             trace_id: &self.trace,
+        }
+    }
+}
+
+/// Ends a hook request: records latency, counts and logs a failure, renders the response.
+pub fn finish_request(
+    span: &tracing::Span,
+    channel: &'static str,
+    source: &str,
+    started: Instant,
+    result: Result<Response, ApiError>,
+) -> Response {
+    let elapsed = started.elapsed();
+    metrics::histogram!("intake_request_duration_seconds", "channel" => channel)
+        .record(elapsed.as_secs_f64());
+    stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
+    match result {
+        Ok(response) => {
+            span.in_scope(|| {
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "request answered"
+                )
+            });
+            response
+        }
+        Err(error) => {
+            telemetry::record_outcome(channel, source, error.outcome());
+            if error.outcome() == "unauthorized" {
+                metrics::counter!("intake_signature_failures_total", "channel" => channel, "source" => source.to_string()).increment(1);
+            }
+            span.in_scope(|| tracing::warn!(status = error.status().as_u16(), error = error.code(), reason = %error, "request refused"));
+            error.into_response()
         }
     }
 }

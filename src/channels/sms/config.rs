@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Secret;
+use crate::config::names::check_name;
+use crate::config::Secret;
 pub use intake_sms::ProviderKind;
 
 /// `[channels.sms]`
@@ -144,9 +145,10 @@ impl SmsChannelConfig {
         p.enabled().then_some(p)
     }
 
-    pub(super) fn validate(&self) -> Result<(), String> {
+    /// Why this section cannot work, if it cannot.
+    pub fn validate(&self) -> Result<(), String> {
         for (name, c) in &self.providers {
-            super::channels::check_name("channels.sms.providers", name)?;
+            check_name("channels.sms.providers", name)?;
             if let Some(p) = self.provider(name) {
                 p.validate()
                     .map_err(|e| format!("channels.sms.providers.{name}: {e}"))?;

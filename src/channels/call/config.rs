@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Secret;
+use crate::config::names::check_name;
+use crate::config::Secret;
 pub use intake_call::SourceKind;
 
 /// `[channels.call]`
@@ -68,6 +69,14 @@ fn china() -> i32 {
 }
 
 impl CallChannelConfig {
+    /// Why this section cannot work, if it cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in self.sources.keys() {
+            check_name("channels.call.sources", name)?;
+        }
+        Ok(())
+    }
+
     /// The enabled source called `name` (it has a token, or a user and a password).
     pub fn source(&self, name: &str) -> Option<intake_call::Source> {
         let c = self.sources.get(name)?;

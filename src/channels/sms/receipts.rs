@@ -16,7 +16,7 @@ use tokio::sync::mpsc::error::TrySendError::{Closed, Full};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::{SmsChannelConfig, SmsProviderConfig};
+use super::config::{SmsChannelConfig, SmsProviderConfig};
 
 /// Receipts waiting for the sender; beyond this they are dropped rather than block a hook.
 pub const QUEUE_CAPACITY: usize = 10_000;

@@ -15,6 +15,9 @@ use std::sync::Mutex;
 
 use crate::local_log::{encode_line, read_all, segment_name, segments, Entry, LocalLog, LogError};
 
+/// The durable store of long-SMS parts.
+pub type PartStore = GroupStore<intake_sms::Part>;
+
 const PART: &str = "part";
 const DONE: &str = "done";
 

@@ -1,17 +1,13 @@
 //! Back-pressure on the hook routes: header size, the in-flight cap, and rate limits per channel
 //! and per sender.
 //!
-//! [`guard`] runs before any handler, so what it refuses costs neither a body parse nor a
+//! The guard (`super::guard`) runs before any handler, so what it refuses costs neither a body parse nor a
 //! signature check: oversized heads get 431, requests beyond `max_in_flight` get 503 at once
 //! (shedding, never queueing: a queue only turns a surge into timeouts for everyone), and a
 //! channel over its rate gets 429 (web) or 503 (WeChat, which retries only after an error).
 //! The per-sender limit needs to know who sent the request, so the handlers check it after the
 //! adapter authenticated the push; an unauthenticated caller can never spend a sender's budget.
 
-use axum::extract::{Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
@@ -19,13 +15,10 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::request::trace_id;
-use super::{ApiError, AppState};
 use crate::config::LimitsConfig;
-use crate::telemetry;
 
 /// The sender map is swept of idle senders once per this many sender checks: often enough to
 /// keep it at "senders seen in the last burst window", rarely enough to cost nothing per request.
@@ -179,93 +172,6 @@ impl Limits {
     pub fn max_header_bytes(&self) -> usize {
         self.max_header_bytes
     }
-}
-
-/// The middleware in front of every hook route: head size, in-flight cap, channel rate.
-pub async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let (channel, source) = labels(&app, request.uri().path());
-    match admit(&app, &request, channel, &source) {
-        Ok(slot) => {
-            // Held across the handler: the slot is free again once the answer is ready, or
-            // once the timeout layer inside drops the handler.
-            let response = next.run(request).await;
-            drop(slot);
-            response
-        }
-        Err(error) => {
-            let trace = trace_id(request.headers());
-            let span = tracing::info_span!("request", channel, source = source.as_str(), trace_id = %trace);
-            telemetry::finish_request(&span, channel, &source, started, Err(error))
-        }
-    }
-}
-
-/// The cheap checks, cheapest first; a refused request gives its slot back at once.
-fn admit(
-    app: &AppState,
-    request: &Request,
-    channel: &'static str,
-    source: &str,
-) -> Result<OwnedSemaphorePermit, ApiError> {
-    let limits = &app.limits;
-    if head_bytes(request) > limits.max_header_bytes() {
-        return Err(ApiError::HeadersTooLarge(limits.max_header_bytes()));
-    }
-    let slot = limits.enter().ok_or(ApiError::Overloaded)?;
-    // Only pushes to a configured source count against the channel: a scan of random URLs
-    // (404 at once) must not use up the budget of the real senders.
-    if request.method() == Method::POST && source != UNKNOWN {
-        limits
-            .check_channel(channel)
-            .map_err(|limited| match channel {
-                "wechat" => ApiError::Busy(limited),
-                _ => ApiError::RateLimited(limited),
-            })?;
-    }
-    Ok(slot)
-}
-
-const UNKNOWN: &str = "unknown";
-
-/// Metric labels of a hook path: the channel, and the source name only when it is configured
-/// (an arbitrary URL segment must not create a new time series).
-fn labels(app: &AppState, path: &str) -> (&'static str, String) {
-    let mut parts = path.trim_start_matches('/').split('/');
-    let (Some("hooks"), Some(channel), Some(name)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return (UNKNOWN, UNKNOWN.into());
-    };
-    let channels = &app.config.channels;
-    let (channel, known) = match channel {
-        "web" => ("web", channels.web.partner(name).is_some()),
-        "wechat" => (
-            "wechat",
-            channels
-                .wechat
-                .accounts
-                .get(name)
-                .is_some_and(|a| a.account(name).is_some()),
-        ),
-        "sms" => ("sms", channels.sms.provider(name).is_some()),
-        "call" => ("phone", channels.call.source(name).is_some()),
-        _ => return (UNKNOWN, UNKNOWN.into()),
-    };
-    let source = if known { name } else { UNKNOWN };
-    (channel, source.to_string())
-}
-
-/// The request line and headers as they were on the wire, give or take the separators.
-fn head_bytes(request: &Request) -> usize {
-    let uri = request.uri();
-    let target = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
-    let line = request.method().as_str().len() + target + 12;
-    let headers: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    line + headers
 }
 
 #[cfg(test)]

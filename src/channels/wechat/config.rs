@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Secret;
+use crate::config::names::check_name;
+use crate::config::Secret;
 
 /// `[channels.wechat]`
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -72,8 +73,19 @@ impl Default for WechatAccountConfig {
     }
 }
 
+impl WechatChannelConfig {
+    /// Why this section cannot work, if it cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, account) in &self.accounts {
+            check_name("channels.wechat.accounts", name)?;
+            account.validate(name)?;
+        }
+        Ok(())
+    }
+}
+
 impl WechatAccountConfig {
-    pub(super) fn validate(&self, name: &str) -> Result<(), String> {
+    fn validate(&self, name: &str) -> Result<(), String> {
         if let Some(key) = self.aes_key.as_ref().filter(|k| !k.expose().is_empty()) {
             intake_wechat::AesKey::from_encoding_aes_key(key.expose())
                 .map_err(|e| format!("channels.wechat.accounts.{name}.aes_key: {e}"))?;

@@ -10,22 +10,22 @@ use futures_util::future::join_all;
 use intake_web::{BatchReply, PostOutcome, PostResult, PostStatus};
 use std::net::SocketAddr;
 
-use super::request::{body, HeaderView, Hook};
-use super::{ApiError, AppState};
+use super::config::WebChannelConfig;
+use crate::hook::{body, ApiError, ChannelState, HeaderView, Hook};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
 /// Verifies the batch, publishes each accepted post, answers per post in input order.
 pub async fn push(
-    State(app): State<AppState>,
+    State(app): State<ChannelState<WebChannelConfig>>,
     Path(partner): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let configured = app.config.channels.web.partner(&partner);
+    let configured = app.config.partner(&partner);
     let hook = Hook::begin("web", &partner, configured.is_some(), &headers);
     hook.run(async {
         let source = hook.source();
@@ -33,7 +33,7 @@ pub async fn push(
             kind: "partner",
             name: partner.chars().take(64).collect(),
         })?;
-        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let bytes = body(raw, app.shared.max_body_bytes)?;
         // Scoped: the borrowed view must not live across the awaits below.
         let outcomes = {
             let view = HeaderView(&headers);
@@ -44,7 +44,8 @@ pub async fn push(
         };
         // Only now is the partner authenticated: a forged push must not spend its budget.
         // One batch counts as one request, whatever its number of posts.
-        app.limits
+        app.shared
+            .limits
             .check_partner("web", source)
             .map_err(ApiError::RateLimited)?;
         let results = join_all(outcomes.into_iter().map(|o| admit(&app, source, o)))
@@ -58,7 +59,7 @@ pub async fn push(
 
 /// Publishes one post, or reports why it was rejected. Only "not durable" fails the batch.
 async fn admit(
-    app: &AppState,
+    app: &ChannelState<WebChannelConfig>,
     source: &str,
     outcome: PostOutcome,
 ) -> Result<PostResult, NotDurable> {
@@ -77,7 +78,7 @@ async fn admit(
         }
     };
     let envelope = Envelope::request(&record).map_err(|e| NotDurable(e.to_string()))?;
-    let admission = app.pipeline.submit(envelope).await?;
+    let admission = app.shared.pipeline.submit(envelope).await?;
     let status = if admission.is_new() {
         PostStatus::Accepted
     } else {
@@ -85,7 +86,7 @@ async fn admit(
     };
     let label = admission.label();
     telemetry::record_outcome(record.channel.as_str(), source, label);
-    super::Hook::admitted(&record.request_id, &record.tracking_no);
+    Hook::admitted(&record.request_id, &record.tracking_no);
     tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
     Ok(PostResult {
         id: outcome.id,

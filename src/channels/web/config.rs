@@ -1,57 +1,14 @@
-//! `[channels.*]`: which sources may call us, and with which secrets.
+//! `[channels.web]`: the media partners that may push, and with which secrets.
 //!
-//! A source without its secret is disabled: its URL answers 404 exactly like a name that was
+//! A partner without its secret is disabled: its URL answers 404 exactly like a name that was
 //! never configured, so a half-finished configuration is closed, not open.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Secret;
-
-/// All channels.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ChannelsConfig {
-    /// The media partner's web-board and radio push.
-    pub web: WebChannelConfig,
-    /// WeChat official accounts.
-    pub wechat: super::wechat::WechatChannelConfig,
-    /// PBXes and SIP proxies reporting calls.
-    pub call: super::call::CallChannelConfig,
-    /// SMS gateways.
-    pub sms: super::sms::SmsChannelConfig,
-}
-
-impl ChannelsConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
-        for name in self.web.partners.keys() {
-            check_name("channels.web.partners", name)?;
-        }
-        self.sms.validate()?;
-        for name in self.call.sources.keys() {
-            check_name("channels.call.sources", name)?;
-        }
-        for (name, account) in &self.wechat.accounts {
-            check_name("channels.wechat.accounts", name)?;
-            account.validate(name)?;
-        }
-        Ok(())
-    }
-}
-
-pub(super) fn check_name(table: &str, name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "{table}.{name:?}: names are letters, digits, - and _ (they appear in URLs)"
-        ));
-    }
-    Ok(())
-}
+use crate::config::names::check_name;
+use crate::config::Secret;
 
 /// `[channels.web]`
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -85,6 +42,14 @@ impl Default for WebPartnerConfig {
 }
 
 impl WebChannelConfig {
+    /// Why this section cannot work, if it cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in self.partners.keys() {
+            check_name("channels.web.partners", name)?;
+        }
+        Ok(())
+    }
+
     /// The enabled partner called `name`, ready for the adapter.
     pub fn partner(&self, name: &str) -> Option<intake_web::Partner> {
         let cfg = self.partners.get(name)?;

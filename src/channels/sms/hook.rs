@@ -1,4 +1,4 @@
-//! `GET|POST /hooks/sms/{provider}`: mobile-originated SMS from the hotline's SMS gateways.
+//! `GET|POST /hooks/sms/{provider}`: one delivery from an SMS gateway, answered as it expects.
 //!
 //! Gateways retry what we do not acknowledge, and some push the same message twice anyway; the
 //! request id (provider, sender, the provider's message id) turns both into duplicates. The
@@ -9,26 +9,57 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use intake_schema::{Channel, ContactKind, IntakeRequest, RequestId};
-use intake_sms::{AdmissionStatus, Call, Item, Lines, Part};
+use intake_schema::ContactKind;
+use intake_sms::{AdmissionStatus, Call, Item, Lines};
 use std::net::SocketAddr;
+use std::path::Path as FsPath;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::request::{body, HeaderView, Hook};
-use super::{ApiError, AppState};
-use crate::pipeline::{NotDurable, Pipeline};
-use crate::reassembly::GroupStore;
-use crate::receipts::Receipt;
+use super::config::SmsChannelConfig;
+use super::parts::PartStore;
+use super::reassembly::{complete, part_id, publish, Admitted};
+use super::receipts::{Receipt, ReceiptSender};
+use crate::hook::{body, ApiError, HeaderView, Hook, Shared};
+use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
-/// The durable store of long-SMS parts.
-pub type PartStore = GroupStore<Part>;
+/// What the SMS channel keeps: its config, the parts of long messages waiting for their
+/// siblings, and the sender of receipts through providers' send endpoints.
+#[derive(Clone)]
+pub struct SmsChannel {
+    /// What every channel shares.
+    pub shared: Shared,
+    /// `[channels.sms]`.
+    pub config: Arc<SmsChannelConfig>,
+    /// Parts of long SMS waiting for their siblings, durable under `{data_dir}/sms_parts`.
+    pub parts: Arc<PartStore>,
+    /// SMS receipts sent through providers' send endpoints, off the request path.
+    pub receipts: Arc<ReceiptSender>,
+}
+
+impl SmsChannel {
+    /// Opens the parts store in `parts_dir` (replaying what waited before a restart) and starts
+    /// the receipt sender.
+    pub fn open(
+        shared: Shared,
+        config: Arc<SmsChannelConfig>,
+        parts_dir: &FsPath,
+    ) -> std::io::Result<Self> {
+        let parts = Arc::new(PartStore::open(parts_dir)?);
+        let receipts = Arc::new(ReceiptSender::start(&config));
+        Ok(SmsChannel {
+            shared,
+            config,
+            parts,
+            receipts,
+        })
+    }
+}
 
 /// One delivery: authenticate, parse, make every message durable, answer as the provider expects.
 pub async fn hook(
-    State(app): State<AppState>,
+    State(app): State<SmsChannel>,
     Path(name): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
@@ -36,7 +67,7 @@ pub async fn hook(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let sms = &app.config.channels.sms;
+    let sms = &app.config;
     let configured = sms.provider(&name);
     let hook = Hook::begin("sms", &name, configured.is_some(), &headers);
     hook.run(async {
@@ -45,7 +76,7 @@ pub async fn hook(
             kind: "provider",
             name: name.chars().take(64).collect(),
         })?;
-        let bytes = body(raw, app.config.server.max_body_bytes)?;
+        let bytes = body(raw, app.shared.max_body_bytes)?;
         let delivery = {
             let view = HeaderView(&headers);
             let inbound = hook.inbound(method.as_str(), &uri, &view, &bytes, Some(peer.ip()));
@@ -59,7 +90,8 @@ pub async fn hook(
                 &Lines::new(&sms.lines),
             )?
         };
-        app.limits
+        app.shared
+            .limits
             .check_partner("sms", source)
             .map_err(ApiError::RateLimited)?;
         if delivery.probe {
@@ -73,7 +105,8 @@ pub async fn hook(
                 .as_deref()
                 .filter(|_| r.citizen.contact_kind == ContactKind::Phone)
             {
-                app.limits
+                app.shared
+                    .limits
                     .check_sender("sms", phone)
                     .map_err(ApiError::RateLimited)?;
             }
@@ -126,14 +159,12 @@ fn reply((content_type, body): (&'static str, String)) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// The admission, and the citizen's number when a record with one was published.
-type Admitted = (intake_sms::Admission, Option<String>);
-
-async fn admit(app: &AppState, source: &str, item: Item) -> Result<Admitted, NotDurable> {
+async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, NotDurable> {
     let admission = match item {
-        Item::Request(record) => return publish(&app.pipeline, source, &record).await,
+        Item::Request(record) => return publish(&app.shared.pipeline, source, &record).await,
         Item::DeadLetter(letter) => {
-            app.pipeline
+            app.shared
+                .pipeline
                 .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
                 .await?;
             telemetry::record_outcome("sms", source, "dead_lettered");
@@ -147,7 +178,7 @@ async fn admit(app: &AppState, source: &str, item: Item) -> Result<Admitted, Not
         }
         Item::Part(part) => {
             let id = part_id(&part);
-            if app.pipeline.dedup().is_seen(id) {
+            if app.shared.pipeline.dedup().is_seen(id) {
                 // A re-sent part of a message that was already assembled and published.
                 return Ok((
                     intake_sms::Admission {
@@ -161,7 +192,7 @@ async fn admit(app: &AppState, source: &str, item: Item) -> Result<Admitted, Not
             }
             let key = part.key.as_string();
             let whole = app
-                .sms_parts
+                .parts
                 .add(&key, u32::from(part.seq), u32::from(part.total), &part)
                 .await
                 .map_err(|e| NotDurable(e.to_string()))?;
@@ -173,133 +204,18 @@ async fn admit(app: &AppState, source: &str, item: Item) -> Result<Admitted, Not
                     error: None,
                 },
                 Some(parts) => {
-                    return complete(&app.pipeline, &app.sms_parts, source, &key, &parts, false)
-                        .await
+                    return complete(
+                        &app.shared.pipeline,
+                        &app.parts,
+                        source,
+                        &key,
+                        &parts,
+                        false,
+                    )
+                    .await
                 }
             }
         }
     };
     Ok((admission, None))
-}
-
-/// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
-async fn complete(
-    pipeline: &Pipeline,
-    store: &PartStore,
-    source: &str,
-    key: &str,
-    parts: &[Part],
-    incomplete: bool,
-) -> Result<Admitted, NotDurable> {
-    let assembled = if incomplete {
-        intake_sms::assemble_incomplete(parts)
-    } else {
-        intake_sms::assemble(parts)
-    };
-    let admission = match assembled {
-        Ok(record) => publish(pipeline, source, &record).await?,
-        Err(e) => {
-            let Some(letter) = intake_sms::parts_dead_letter(parts, &e.to_string()) else {
-                return Err(NotDurable("no parts to dead-letter".into()));
-            };
-            pipeline
-                .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
-                .await?;
-            telemetry::record_outcome("sms", source, "dead_lettered");
-            (
-                intake_sms::Admission {
-                    status: AdmissionStatus::Rejected,
-                    request_id: None,
-                    tracking_no: None,
-                    error: Some(e.to_string()),
-                },
-                None,
-            )
-        }
-    };
-    for part in parts {
-        pipeline.dedup().remember(part_id(part));
-    }
-    store
-        .finish(key)
-        .await
-        .map_err(|e| NotDurable(e.to_string()))?;
-    Ok(admission)
-}
-
-async fn publish(
-    pipeline: &Pipeline,
-    source: &str,
-    record: &IntakeRequest,
-) -> Result<Admitted, NotDurable> {
-    let admission = pipeline
-        .submit(Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?)
-        .await?;
-    let status = if admission.is_new() {
-        AdmissionStatus::Accepted
-    } else {
-        AdmissionStatus::Duplicate
-    };
-    let label = admission.label();
-    telemetry::record_outcome("sms", source, label);
-    super::Hook::admitted(&record.request_id, &record.tracking_no);
-    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
-    let phone = match record.citizen.contact_kind {
-        ContactKind::Phone => record.citizen.contact.clone(),
-        _ => None,
-    };
-    Ok((
-        intake_sms::Admission {
-            status,
-            request_id: Some(record.request_id.to_string()),
-            tracking_no: Some(record.tracking_no.to_string()),
-            error: None,
-        },
-        phone,
-    ))
-}
-
-/// The dedup id of one part: a provider re-sending it after its message was published must not
-/// open a new, forever-incomplete group.
-fn part_id(part: &Part) -> RequestId {
-    RequestId::derive(
-        Channel::Sms,
-        &part.key.system,
-        &format!(
-            "part/{}/{}/{}",
-            part.key.as_string(),
-            part.seq,
-            part.message_id
-        ),
-    )
-}
-
-/// Publishes, marked incomplete, every long SMS whose parts have waited longer than `timeout`.
-pub fn spawn_reassembly_timeouts(
-    store: Arc<PartStore>,
-    pipeline: Arc<Pipeline>,
-    timeout: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let every = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
-        loop {
-            tokio::time::sleep(every).await;
-            for (key, parts) in store.expired(timeout) {
-                let system = parts
-                    .first()
-                    .map(|p| p.key.system.clone())
-                    .unwrap_or_default();
-                let source = system.strip_prefix("sms:").unwrap_or(&system).to_string();
-                match complete(&pipeline, &store, &source, &key, &parts, true).await {
-                    Ok(_) => tracing::warn!(
-                        parts = parts.len(),
-                        "long SMS published incomplete after the reassembly timeout"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "incomplete long SMS not yet durable; retrying")
-                    }
-                }
-            }
-        }
-    })
 }

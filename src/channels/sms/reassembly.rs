@@ -1,0 +1,138 @@
+//! Joining the parts of long (concatenated) SMS into one request, and the timeout that
+//! publishes what arrived of a message whose parts never all came.
+
+use intake_schema::{Channel, ContactKind, IntakeRequest, RequestId};
+use intake_sms::{AdmissionStatus, Part};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::parts::PartStore;
+use crate::hook::Hook;
+use crate::pipeline::{NotDurable, Pipeline};
+use crate::sink::Envelope;
+use crate::telemetry;
+
+/// The admission, and the citizen's number when a record with one was published.
+pub type Admitted = (intake_sms::Admission, Option<String>);
+
+/// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
+pub async fn complete(
+    pipeline: &Pipeline,
+    store: &PartStore,
+    source: &str,
+    key: &str,
+    parts: &[Part],
+    incomplete: bool,
+) -> Result<Admitted, NotDurable> {
+    let assembled = if incomplete {
+        intake_sms::assemble_incomplete(parts)
+    } else {
+        intake_sms::assemble(parts)
+    };
+    let admission = match assembled {
+        Ok(record) => publish(pipeline, source, &record).await?,
+        Err(e) => {
+            let Some(letter) = intake_sms::parts_dead_letter(parts, &e.to_string()) else {
+                return Err(NotDurable("no parts to dead-letter".into()));
+            };
+            pipeline
+                .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
+                .await?;
+            telemetry::record_outcome("sms", source, "dead_lettered");
+            (
+                intake_sms::Admission {
+                    status: AdmissionStatus::Rejected,
+                    request_id: None,
+                    tracking_no: None,
+                    error: Some(e.to_string()),
+                },
+                None,
+            )
+        }
+    };
+    for part in parts {
+        pipeline.dedup().remember(part_id(part));
+    }
+    store
+        .finish(key)
+        .await
+        .map_err(|e| NotDurable(e.to_string()))?;
+    Ok(admission)
+}
+
+pub async fn publish(
+    pipeline: &Pipeline,
+    source: &str,
+    record: &IntakeRequest,
+) -> Result<Admitted, NotDurable> {
+    let admission = pipeline
+        .submit(Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?)
+        .await?;
+    let status = if admission.is_new() {
+        AdmissionStatus::Accepted
+    } else {
+        AdmissionStatus::Duplicate
+    };
+    let label = admission.label();
+    telemetry::record_outcome("sms", source, label);
+    Hook::admitted(&record.request_id, &record.tracking_no);
+    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
+    let phone = match record.citizen.contact_kind {
+        ContactKind::Phone => record.citizen.contact.clone(),
+        _ => None,
+    };
+    Ok((
+        intake_sms::Admission {
+            status,
+            request_id: Some(record.request_id.to_string()),
+            tracking_no: Some(record.tracking_no.to_string()),
+            error: None,
+        },
+        phone,
+    ))
+}
+
+/// The dedup id of one part: a provider re-sending it after its message was published must not
+/// open a new, forever-incomplete group.
+pub fn part_id(part: &Part) -> RequestId {
+    RequestId::derive(
+        Channel::Sms,
+        &part.key.system,
+        &format!(
+            "part/{}/{}/{}",
+            part.key.as_string(),
+            part.seq,
+            part.message_id
+        ),
+    )
+}
+
+/// Publishes, marked incomplete, every long SMS whose parts have waited longer than `timeout`.
+pub fn spawn_timeouts(
+    store: Arc<PartStore>,
+    pipeline: Arc<Pipeline>,
+    timeout: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+        loop {
+            tokio::time::sleep(every).await;
+            for (key, parts) in store.expired(timeout) {
+                let system = parts
+                    .first()
+                    .map(|p| p.key.system.clone())
+                    .unwrap_or_default();
+                let source = system.strip_prefix("sms:").unwrap_or(&system).to_string();
+                match complete(&pipeline, &store, &source, &key, &parts, true).await {
+                    Ok(_) => tracing::warn!(
+                        parts = parts.len(),
+                        "long SMS published incomplete after the reassembly timeout"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "incomplete long SMS not yet durable; retrying")
+                    }
+                }
+            }
+        }
+    })
+}
