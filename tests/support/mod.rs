@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod broker;
+pub mod cluster;
 pub mod consume;
 pub mod schema;
 
