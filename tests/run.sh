@@ -45,6 +45,9 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # tests/kannel.rs drives a real Kannel (bearerbox, smsbox) and its fake SMSC client.
 command -v bearerbox >/dev/null 2>&1 || [ -x /usr/sbin/bearerbox ] || missing+=(kannel)
 command -v fakesmsc >/dev/null 2>&1 || [ -x /usr/lib/kannel/test/fakesmsc ] || missing+=(kannel-extras)
+# tests/cluster.rs and tests/cluster_harness.rs run replicas behind a real HAProxy sharing a real Redis.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (apt)"
   apt-get update -qq

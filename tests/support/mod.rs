@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod broker;
+pub mod cluster;
 pub mod consume;
 pub mod schema;
 
@@ -71,6 +72,27 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         listen = "127.0.0.1:0"
         [storage]
         data_dir = "{data}"
+        {shared}"#,
+        data = data.path().display(),
+        shared = shared_toml(&brokers, &suffix),
+    );
+    let config = Config::from_toml(&toml).expect("test config");
+    if kafka {
+        let k = &config.kafka;
+        broker()
+            .create_topics(&[&k.topic, &k.events_topic, &k.dead_letter_topic], 3)
+            .await;
+    }
+    (config, data)
+}
+
+/// Every section of the test configuration except `[server]`, `[ops]` and `[storage]` (which
+/// name this process's listeners and data dir): Kafka at `brokers` (a TOML value, `""` for the
+/// embedded journal) on topics ending in `suffix`, and every channel with the test secrets.
+/// In-process gateways and the cluster harness's subprocess replicas share it.
+pub fn shared_toml(brokers: &str, suffix: &str) -> String {
+    format!(
+        r#"
         [kafka]
         brokers = {brokers}
         topic = "intake.requests.v1.{suffix}"
@@ -140,17 +162,8 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
         token = "{CALL_SECRET}"
         [channels.call.sources.nosecret]
         kind = "generic"
-        "#,
-        data = data.path().display(),
-    );
-    let config = Config::from_toml(&toml).expect("test config");
-    if kafka {
-        let k = &config.kafka;
-        broker()
-            .create_topics(&[&k.topic, &k.events_topic, &k.dead_letter_topic], 3)
-            .await;
-    }
-    (config, data)
+        "#
+    )
 }
 
 /// Starts a gateway with Kafka (`kafka = true`) or on the embedded journal.
