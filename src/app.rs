@@ -10,6 +10,10 @@ use tokio::task::JoinHandle;
 use crate::channels::call::CallChannel;
 use crate::channels::sms::receipts::ReceiptSender;
 use crate::channels::sms::{self, SmsChannel};
+use crate::cluster::calls::SharedCalls;
+use crate::cluster::groups::Groups;
+use crate::cluster::markers::Markers;
+use crate::cluster::Link;
 use crate::config::Config;
 use crate::dedup::DedupIndex;
 use crate::hook::{Limits, Shared};
@@ -20,6 +24,9 @@ use crate::sink::{JournalSink, KafkaSink, Sink, Topics};
 use crate::spool::{forwarder, Spool};
 use crate::telemetry;
 
+/// Added to a shared claim's lease beyond the longest a delivery can take.
+const MARKER_LEASE_MARGIN: Duration = Duration::from_secs(15);
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,6 +36,9 @@ pub enum StartError {
     /// The Kafka producer cannot be built.
     #[error("sink: {0}")]
     Sink(#[from] crate::sink::SinkError),
+    /// `[cluster]` cannot be used.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -106,6 +116,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
                 kafka.clone(),
                 stopped.clone(),
                 false,
+                Default::default(),
             )));
             (Sink::Kafka(kafka), Some(spool))
         }
@@ -118,13 +129,32 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             (Sink::Journal(Arc::new(journal)), None)
         }
     };
-    let pipeline = Arc::new(Pipeline::new(
+    let cluster = match &config.cluster {
+        Some(c) => {
+            let link = Link::new(c).map_err(StartError::Cluster)?;
+            upkeep.push(link.spawn_heartbeat());
+            tracing::info!(instance = %link.instance(), key_prefix = %c.key_prefix, "cluster mode: state shared through redis");
+            Some(link)
+        }
+        None => None,
+    };
+    let mut pipeline = Pipeline::new(
         dedup.clone(),
         sink,
         spool,
         config.kafka.delivery_timeout,
         config.spool.after,
-    ));
+    );
+    if let Some(link) = &cluster {
+        // Longer than any delivery can still succeed: librdkafka gives up after message_timeout.
+        let lease = config.kafka.message_timeout + config.spool.after + MARKER_LEASE_MARGIN;
+        pipeline = pipeline.with_markers(Arc::new(Markers::new(
+            link.clone(),
+            lease,
+            config.storage.dedup_window,
+        )));
+    }
+    let pipeline = Arc::new(pipeline);
     upkeep.push(spawn_upkeep(dedup, prometheus.clone()));
 
     let listener = bind(config.server.listen).await?;
@@ -144,15 +174,34 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         limits: Arc::new(Limits::new(&config.limits)),
         max_body_bytes: config.server.max_body_bytes,
     };
+    let shared_parts = cluster.as_ref().map(|link| {
+        Arc::new(Groups::new(
+            link.clone(),
+            "sms",
+            config.channels.sms.reassembly_timeout,
+            config.kafka.message_timeout + MARKER_LEASE_MARGIN,
+        ))
+    });
+    let shared_calls = (cluster.as_ref()).map(|link| {
+        Arc::new(SharedCalls::new(
+            link.clone(),
+            config.channels.call.state_ttl,
+        ))
+    });
     let sms = SmsChannel::open(
         shared.clone(),
         Arc::new(config.channels.sms.clone()),
         &data_dir.join("sms_parts"),
+        shared_parts,
     )
     .map_err(|e| StartError::Storage(format!("sms parts: {e}")))?;
     upkeep.push(sms::spawn_reassembly_timeouts(&sms));
     let receipts = sms.receipts.clone();
-    let call = CallChannel::new(shared.clone(), Arc::new(config.channels.call.clone()));
+    let call = CallChannel::new(
+        shared.clone(),
+        Arc::new(config.channels.call.clone()),
+        shared_calls,
+    );
     let hooks = routes::router(
         &config.server,
         &config.channels,
@@ -162,6 +211,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
         prometheus,
+        cluster,
     });
     let servers = vec![
         serve(listener, hooks, stopped.clone()),

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod channels;
+pub mod cluster;
 pub mod config;
 pub mod dedup;
 pub mod hook;

@@ -35,24 +35,45 @@ enum Command {
 #[derive(Subcommand)]
 enum SpoolAction {
     /// Print how many requests wait, their bytes and the oldest one's age (JSON).
-    Status,
+    Status {
+        /// The data directory to look at, instead of `storage.data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Forward the spool to Kafka now and exit when it is empty. Only while no gateway runs.
     Drain {
         /// Give up after this long (e.g. 10m).
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+        /// The data directory whose spool to drain (an orphaned replica's volume), instead of
+        /// `storage.data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let mut config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("intake-gateway: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Spool {
+        action:
+            SpoolAction::Status {
+                data_dir: Some(dir),
+            }
+            | SpoolAction::Drain {
+                data_dir: Some(dir),
+                ..
+            },
+    }) = &cli.command
+    {
+        config.storage.data_dir = dir.clone();
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             print!("{}", config.redacted_toml());
@@ -61,10 +82,10 @@ fn main() -> ExitCode {
         }
         Command::Serve => serve(config),
         Command::Spool {
-            action: SpoolAction::Status,
+            action: SpoolAction::Status { .. },
         } => intake_gateway::spool_cli::status(&config),
         Command::Spool {
-            action: SpoolAction::Drain { timeout },
+            action: SpoolAction::Drain { timeout, .. },
         } => intake_gateway::spool_cli::drain(config, timeout),
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
+use crate::cluster::markers::{Marker, Markers};
 use crate::dedup::{Claim, ClaimGuard, DedupIndex};
 use crate::sink::{Envelope, KafkaSink, Sink};
 use crate::spool::Spool;
@@ -53,7 +54,11 @@ pub struct Pipeline {
     spool: Option<Arc<Spool>>,
     budget: Duration,
     spool_after: Duration,
+    markers: Option<Arc<Markers>>,
 }
+
+/// How often a twin looks again at a marker another replica holds.
+const MARKER_POLL: Duration = Duration::from_millis(25);
 
 /// Who settles a claim whose caller was already answered 503 while Kafka was still deciding.
 #[derive(Default)]
@@ -78,7 +83,14 @@ impl Pipeline {
             spool,
             budget,
             spool_after,
+            markers: None,
         }
+    }
+
+    /// Cluster mode: the local index stays a cache in front of the markers the replicas share.
+    pub fn with_markers(mut self, markers: Arc<Markers>) -> Self {
+        self.markers = Some(markers);
+        self
     }
 
     /// The sink, for readiness and shutdown.
@@ -138,6 +150,11 @@ impl Pipeline {
                     }
                 }
                 Claim::Mine(guard) => {
+                    let Some(guard) = self.shared_claim(&envelope, guard, deadline).await? else {
+                        metrics::counter!("intake_dedup_hits_total", "channel" => channel)
+                            .increment(1);
+                        return Ok(Admission::Duplicate);
+                    };
                     return match (&self.sink, &self.spool) {
                         (Sink::Kafka(kafka), Some(spool)) => {
                             self.via_kafka(kafka.clone(), spool, envelope, guard, deadline)
@@ -145,6 +162,51 @@ impl Pipeline {
                         }
                         _ => self.direct(envelope, guard, deadline, budget).await,
                     };
+                }
+            }
+        }
+    }
+
+    /// In cluster mode, also takes the shared marker: the guard then settles it too. `None` when
+    /// another replica made the record durable already. Redis down: local dedup only, counted.
+    async fn shared_claim(
+        &self,
+        envelope: &Envelope,
+        guard: ClaimGuard,
+        deadline: Instant,
+    ) -> Result<Option<ClaimGuard>, NotDurable> {
+        let Some(markers) = &self.markers else {
+            return Ok(Some(guard));
+        };
+        let id = envelope.id.to_string();
+        loop {
+            match markers.claim(&id).await {
+                Ok(Marker::Mine(token)) => {
+                    let markers = markers.clone();
+                    return Ok(Some(guard.then(Box::new(move |durable| {
+                        tokio::spawn(async move {
+                            if let Err(e) = markers.settle(&id, &token, durable).await {
+                                tracing::warn!(error = %e, durable, "shared dedup marker not settled; its lease runs out instead");
+                            }
+                        });
+                    }))));
+                }
+                Ok(Marker::Durable) => {
+                    guard.succeed();
+                    return Ok(None);
+                }
+                Ok(Marker::InFlight) => {
+                    if Instant::now() + MARKER_POLL >= deadline {
+                        // Never 2xx before the record is durable: the caller retries later.
+                        return Err(NotDurable(
+                            "an earlier delivery of this message (on another replica) is still unconfirmed".into(),
+                        ));
+                    }
+                    tokio::time::sleep(MARKER_POLL).await;
+                }
+                Err(_) => {
+                    markers.link().degraded("dedup");
+                    return Ok(Some(guard));
                 }
             }
         }

@@ -11,6 +11,7 @@ pub use crate::channels::call::config::{CallChannelConfig, CallSourceConfig};
 pub use crate::channels::sms::config::{SmsChannelConfig, SmsProviderConfig};
 pub use crate::channels::web::config::{WebChannelConfig, WebPartnerConfig};
 pub use crate::channels::wechat::config::{WechatAccountConfig, WechatChannelConfig};
+pub use crate::cluster::config::ClusterConfig;
 pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
 
@@ -42,6 +43,9 @@ pub struct Config {
     pub spool: SpoolConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Cluster mode (several replicas sharing state through Redis); absent = one instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[channels.*]`: each channel's own section, defined in its folder under `src/channels/`.
@@ -327,6 +331,9 @@ impl Config {
             }
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        if let Some(cluster) = &self.cluster {
+            cluster.validate().map_err(ConfigError::Invalid)?;
+        }
         self.channels.validate().map_err(ConfigError::Invalid)
     }
 

@@ -76,6 +76,7 @@ impl DedupIndex {
                         index: self.clone(),
                         id,
                         finished: false,
+                        then: None,
                     })
                 }
             },
@@ -85,6 +86,7 @@ impl DedupIndex {
                     index: self.clone(),
                     id,
                     finished: false,
+                    then: None,
                 })
             }
         }
@@ -200,26 +202,42 @@ pub struct ClaimGuard {
     index: Arc<DedupIndex>,
     id: RequestId,
     finished: bool,
+    then: Option<Settled>,
 }
 
+/// What else learns how a claim ended (the cluster's shared marker): `true` when durable.
+pub type Settled = Box<dyn FnOnce(bool) + Send>;
+
 impl ClaimGuard {
+    /// Also tells `then` how the claim ends, whichever path settles it (or drops it).
+    pub fn then(mut self, then: Settled) -> Self {
+        self.then = Some(then);
+        self
+    }
+
     /// The request is durable: remember it and release the waiters as duplicates.
     pub fn succeed(mut self) {
-        self.finished = true;
-        self.index.finish(self.id, true);
+        self.settle(true);
     }
 
     /// It is not: forget it so the caller's retry is published, and let waiters retry.
     pub fn fail(mut self) {
+        self.settle(false);
+    }
+
+    fn settle(&mut self, durable: bool) {
         self.finished = true;
-        self.index.finish(self.id, false);
+        self.index.finish(self.id, durable);
+        if let Some(then) = self.then.take() {
+            then(durable);
+        }
     }
 }
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if !self.finished {
-            self.index.finish(self.id, false);
+            self.settle(false);
         }
     }
 }

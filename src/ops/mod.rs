@@ -18,6 +18,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
 
+use crate::cluster::Link;
 use crate::pipeline::Pipeline;
 use view::{SinkState, SpoolState};
 
@@ -39,6 +40,20 @@ pub struct OpsState {
     pub pipeline: Arc<Pipeline>,
     /// For `/metrics`.
     pub prometheus: PrometheusHandle,
+    /// Cluster mode: the link to the shared state, for its health.
+    pub cluster: Option<Arc<Link>>,
+}
+
+/// The cluster as `/readyz` and the page show it; `null` for a single instance.
+fn cluster_state(cluster: Option<&Arc<Link>>) -> serde_json::Value {
+    cluster.map_or(serde_json::Value::Null, |link| {
+        json!({
+            "redis_up": link.is_up(),
+            "instance_id": link.instance(),
+            "peers": link.peers(),
+            "degraded_requests": stats::collector().cluster_degraded_total(),
+        })
+    })
 }
 
 /// `/healthz`, `/readyz`, `/metrics`, `/ops` and `/ops/api/stats`.
@@ -79,6 +94,8 @@ async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
         "sink_up": sink.is_ready(),
         "spool": spool,
         "dedup_entries": state.pipeline.dedup().len(),
+        // Redis down does not make the gateway unready: it serves on local state.
+        "cluster": cluster_state(state.cluster.as_ref()),
     });
     (status, Json(body))
 }
@@ -126,6 +143,9 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
         }
     });
     let views = stats::collector().view_at(now);
-    let body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
+    let mut body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
+    if let Some(doc) = body.as_object_mut() {
+        doc.insert("cluster".into(), cluster_state(state.cluster.as_ref()));
+    }
     ([(header::CACHE_CONTROL, "no-store")], Json(body))
 }

@@ -237,6 +237,7 @@ struct Inner {
 #[derive(Default)]
 pub struct Collector {
     inner: Mutex<Inner>,
+    degraded: std::sync::atomic::AtomicU64,
 }
 
 /// The collector [`crate::telemetry`] feeds and the ops page reads.
@@ -282,6 +283,17 @@ impl Collector {
                 .spooled
                 .slot(now / 60_000) += 1;
         }
+    }
+
+    /// Counts one request handled on local state only because Redis was unavailable.
+    pub fn cluster_degraded(&self) {
+        self.degraded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Requests handled on local state only since start (cluster mode, Redis down).
+    pub fn cluster_degraded_total(&self) -> u64 {
+        self.degraded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Adds `delta` to the requests of `channel` in flight.

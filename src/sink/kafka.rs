@@ -22,13 +22,24 @@ pub struct KafkaSink {
     up: Arc<AtomicBool>,
 }
 
+/// How any client of this gateway reaches the cluster: the brokers and `[kafka.properties]`
+/// (security and the like). The producer and the drain's read-back consumer both start from it.
+pub fn connection_config(config: &KafkaConfig, bootstrap: &str) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", bootstrap)
+        .set("client.id", "intake-gateway");
+    for (k, v) in &config.properties {
+        client.set(k, v);
+    }
+    client
+}
+
 impl KafkaSink {
     /// Builds the producer; fails only on invalid settings (no broker is contacted yet).
     pub fn new(config: &KafkaConfig, bootstrap: &str, topics: Topics) -> Result<Self, SinkError> {
-        let mut client = ClientConfig::new();
+        let mut client = connection_config(config, bootstrap);
         client
-            .set("bootstrap.servers", bootstrap)
-            .set("client.id", "intake-gateway")
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", &config.compression)
@@ -37,6 +48,7 @@ impl KafkaSink {
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),
             );
+        // The operator's properties win over the defaults above, as before.
         for (k, v) in &config.properties {
             client.set(k, v);
         }

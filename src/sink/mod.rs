@@ -11,7 +11,7 @@ mod kafka;
 pub use envelope::{Envelope, Topic, Topics};
 pub use error::SinkError;
 pub use journal::JournalSink;
-pub use kafka::KafkaSink;
+pub use kafka::{connection_config, KafkaSink};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -18,15 +18,17 @@ use crate::sink::KafkaSink;
 /// Entries enqueued per round: enough to keep the producer's batches full.
 const BATCH: usize = 500;
 
-/// Forwards until `stop` turns true, or (with `until_empty`) until the spool is empty.
+/// Forwards until `stop` turns true, or (with `until_empty`) until the spool is empty. Entries
+/// whose id is in `on_topic` are known to be in Kafka already and are passed, not sent.
 pub async fn run(
     spool: Arc<Spool>,
     kafka: Arc<KafkaSink>,
     mut stop: watch::Receiver<bool>,
     until_empty: bool,
+    on_topic: HashSet<Uuid>,
 ) -> u64 {
     let mut forwarded = 0u64;
-    let mut ahead: HashSet<Uuid> = HashSet::new();
+    let mut ahead: HashSet<Uuid> = on_topic;
     let mut backoff = Duration::from_millis(200);
     loop {
         spool.report();

@@ -9,6 +9,7 @@
 mod cursor;
 pub mod forwarder;
 mod lock;
+pub mod readback;
 
 pub use lock::SpoolLock;
 

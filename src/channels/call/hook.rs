@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use super::config::CallChannelConfig;
 use super::live::CallStates;
+use crate::cluster::calls::SharedCalls;
 use crate::hook::{body, ApiError, HeaderView, Hook, Shared};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
@@ -35,9 +36,17 @@ pub struct CallChannel {
 }
 
 impl CallChannel {
-    /// The channel with no call in progress yet.
-    pub fn new(shared: Shared, config: Arc<CallChannelConfig>) -> Self {
-        let calls = Arc::new(CallStates::new(config.state_ttl));
+    /// The channel with no call in progress yet; in cluster mode calls are shared.
+    pub fn new(
+        shared: Shared,
+        config: Arc<CallChannelConfig>,
+        shared_calls: Option<Arc<SharedCalls>>,
+    ) -> Self {
+        let mut calls = CallStates::new(config.state_ttl);
+        if let Some(shared_calls) = shared_calls {
+            calls = calls.with_shared(shared_calls);
+        }
+        let calls = Arc::new(calls);
         CallChannel {
             shared,
             config,
@@ -105,18 +114,20 @@ async fn publish(
             metrics::counter!("intake_events_total", "channel" => "phone", "kind" => event.kind.clone()).increment(1);
             tracing::info!(event_id = %event.event_id, kind = %event.kind, "call progress published");
             let call_id = state.call_id.clone();
-            app.calls.update(state);
+            app.calls.update(state).await;
             json!({"status": "updated", "call_id": call_id, "event_id": event.event_id})
         }
         Item::Final { state } => {
-            let merged = app.calls.finish(state);
+            let merged = app.calls.finish(state).await;
             let record = intake_call::finish(&merged, now, raw.clone(), trace);
             let admission = app
                 .shared
                 .pipeline
                 .submit(Envelope::request(&record).map_err(envelope_error)?)
                 .await?;
-            app.calls.forget(&merged.source_system, &merged.call_id);
+            app.calls
+                .forget(&merged.source_system, &merged.call_id)
+                .await;
             let label = admission.label();
             telemetry::record_outcome("phone", source, label);
             Hook::admitted(&record.request_id, &record.tracking_no);

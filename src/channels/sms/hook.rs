@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use super::config::SmsChannelConfig;
 use super::parts::PartStore;
-use super::reassembly::{complete, part_id, publish, Admitted};
+use super::reassembly::{complete, part_id, publish, Admitted, Waiting};
 use super::receipts::{Receipt, ReceiptSender};
+use crate::cluster::groups::{Added, Groups};
 use crate::hook::{body, ApiError, HeaderView, Hook, Shared};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
@@ -36,6 +37,8 @@ pub struct SmsChannel {
     pub parts: Arc<PartStore>,
     /// SMS receipts sent through providers' send endpoints, off the request path.
     pub receipts: Arc<ReceiptSender>,
+    /// Cluster mode: the parts shared by the replicas (then new parts go there, not to `parts`).
+    pub shared_parts: Option<Arc<Groups>>,
 }
 
 impl SmsChannel {
@@ -45,6 +48,7 @@ impl SmsChannel {
         shared: Shared,
         config: Arc<SmsChannelConfig>,
         parts_dir: &FsPath,
+        shared_parts: Option<Arc<Groups>>,
     ) -> std::io::Result<Self> {
         let parts = Arc::new(PartStore::open(parts_dir)?);
         let receipts = Arc::new(ReceiptSender::start(&config));
@@ -53,6 +57,7 @@ impl SmsChannel {
             config,
             parts,
             receipts,
+            shared_parts,
         })
     }
 }
@@ -191,6 +196,9 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
                 ));
             }
             let key = part.key.as_string();
+            if let Some(groups) = &app.shared_parts {
+                return shared_part(app, groups, source, &key, &part).await;
+            }
             let whole = app
                 .parts
                 .add(&key, u32::from(part.seq), u32::from(part.total), &part)
@@ -206,9 +214,8 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
                 Some(parts) => {
                     return complete(
                         &app.shared.pipeline,
-                        &app.parts,
+                        Waiting::Local(&app.parts, &key),
                         source,
-                        &key,
                         &parts,
                         false,
                     )
@@ -216,6 +223,51 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
                 }
             }
         }
+    };
+    Ok((admission, None))
+}
+
+/// A part in cluster mode: acknowledged only once Redis has it; Redis down is a 503 (the
+/// gateway retries), since a part kept on one replica could never be joined with the others.
+async fn shared_part(
+    app: &SmsChannel,
+    groups: &Groups,
+    source: &str,
+    key: &str,
+    part: &intake_sms::Part,
+) -> Result<Admitted, NotDurable> {
+    let member = serde_json::to_string(part).map_err(|e| NotDurable(e.to_string()))?;
+    let id = Groups::id(key);
+    let added = groups
+        .add(&id, u32::from(part.seq), u32::from(part.total), &member)
+        .await
+        .map_err(|e| {
+            groups.link().degraded("sms_parts");
+            NotDurable(e.to_string())
+        })?;
+    let status = match added {
+        Added::Pending => AdmissionStatus::Pending,
+        Added::Done => AdmissionStatus::Duplicate,
+        Added::Complete(members) => {
+            let parts: Vec<intake_sms::Part> = members
+                .iter()
+                .filter_map(|m| serde_json::from_str(m).ok())
+                .collect();
+            return complete(
+                &app.shared.pipeline,
+                Waiting::Shared(groups, &id),
+                source,
+                &parts,
+                false,
+            )
+            .await;
+        }
+    };
+    let admission = intake_sms::Admission {
+        status,
+        request_id: None,
+        tracking_no: None,
+        error: None,
     };
     Ok((admission, None))
 }

@@ -43,6 +43,7 @@ pub fn door(config: Arc<SmsChannelConfig>) -> Door {
 pub fn spawn_reassembly_timeouts(channel: &SmsChannel) -> JoinHandle<()> {
     reassembly::spawn_timeouts(
         channel.parts.clone(),
+        channel.shared_parts.clone(),
         channel.shared.pipeline.clone(),
         channel.config.reassembly_timeout,
     )

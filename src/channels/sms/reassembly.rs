@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::parts::PartStore;
+use crate::cluster::groups::Groups;
 use crate::hook::Hook;
 use crate::pipeline::{NotDurable, Pipeline};
 use crate::sink::Envelope;
@@ -15,12 +16,35 @@ use crate::telemetry;
 /// The admission, and the citizen's number when a record with one was published.
 pub type Admitted = (intake_sms::Admission, Option<String>);
 
+/// Where a group's parts wait: this replica's durable store (by key), or the cluster's (by id).
+pub enum Waiting<'a> {
+    /// `{data_dir}/sms_parts`.
+    Local(&'a PartStore, &'a str),
+    /// Redis, shared by the replicas.
+    Shared(&'a Groups, &'a str),
+}
+
+impl Waiting<'_> {
+    /// Retires the group once its message is durable.
+    async fn finish(&self) -> Result<(), NotDurable> {
+        match self {
+            Waiting::Local(store, key) => store
+                .finish(key)
+                .await
+                .map_err(|e| NotDurable(e.to_string())),
+            Waiting::Shared(groups, id) => groups
+                .finish(id)
+                .await
+                .map_err(|e| NotDurable(e.to_string())),
+        }
+    }
+}
+
 /// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
 pub async fn complete(
     pipeline: &Pipeline,
-    store: &PartStore,
+    waiting: Waiting<'_>,
     source: &str,
-    key: &str,
     parts: &[Part],
     incomplete: bool,
 ) -> Result<Admitted, NotDurable> {
@@ -53,10 +77,7 @@ pub async fn complete(
     for part in parts {
         pipeline.dedup().remember(part_id(part));
     }
-    store
-        .finish(key)
-        .await
-        .map_err(|e| NotDurable(e.to_string()))?;
+    waiting.finish().await?;
     Ok(admission)
 }
 
@@ -107,9 +128,11 @@ pub fn part_id(part: &Part) -> RequestId {
     )
 }
 
-/// Publishes, marked incomplete, every long SMS whose parts have waited longer than `timeout`.
+/// Publishes, marked incomplete, every long SMS whose parts have waited longer than `timeout`:
+/// those of this replica's store, and in cluster mode those it claims from the shared store.
 pub fn spawn_timeouts(
     store: Arc<PartStore>,
+    shared: Option<Arc<Groups>>,
     pipeline: Arc<Pipeline>,
     timeout: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -118,21 +141,41 @@ pub fn spawn_timeouts(
         loop {
             tokio::time::sleep(every).await;
             for (key, parts) in store.expired(timeout) {
-                let system = parts
-                    .first()
-                    .map(|p| p.key.system.clone())
-                    .unwrap_or_default();
-                let source = system.strip_prefix("sms:").unwrap_or(&system).to_string();
-                match complete(&pipeline, &store, &source, &key, &parts, true).await {
-                    Ok(_) => tracing::warn!(
-                        parts = parts.len(),
-                        "long SMS published incomplete after the reassembly timeout"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "incomplete long SMS not yet durable; retrying")
-                    }
-                }
+                publish_expired(&pipeline, Waiting::Local(&store, &key), &parts).await;
+            }
+            let Some(groups) = &shared else { continue };
+            // Redis down: nothing to claim now; the groups wait in Redis for the next sweep.
+            let Ok(claimed) = groups.claim_expired().await else {
+                continue;
+            };
+            for (id, members) in claimed {
+                let parts: Vec<Part> = members
+                    .iter()
+                    .filter_map(|m| serde_json::from_str(m).ok())
+                    .collect();
+                publish_expired(&pipeline, Waiting::Shared(groups, &id), &parts).await;
             }
         }
     })
+}
+
+/// One group past its timeout: incomplete unless every part did arrive after all (its
+/// completer died before publishing).
+async fn publish_expired(pipeline: &Pipeline, waiting: Waiting<'_>, parts: &[Part]) {
+    let system = parts
+        .first()
+        .map(|p| p.key.system.clone())
+        .unwrap_or_default();
+    let source = system.strip_prefix("sms:").unwrap_or(&system).to_string();
+    let whole = parts
+        .first()
+        .is_some_and(|p| parts.len() >= usize::from(p.total));
+    match complete(pipeline, waiting, &source, parts, !whole).await {
+        Ok(_) if !whole => tracing::warn!(
+            parts = parts.len(),
+            "long SMS published incomplete after the reassembly timeout"
+        ),
+        Ok(_) => tracing::info!(parts = parts.len(), "long SMS published by the sweep"),
+        Err(e) => tracing::warn!(error = %e, "incomplete long SMS not yet durable; retrying"),
+    }
 }
