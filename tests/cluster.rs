@@ -138,6 +138,80 @@ async fn send_part(cluster: &Cluster, query: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_wechat_still_serves_degraded_and_sms_parts_get_503_until_it_returns() {
+    let mut cluster = three_replicas().await;
+    cluster.redis.kill();
+    // WeChat (like web and phone) goes on with local dedup, counted as degraded.
+    let query = wechat_query(WECHAT_TOKEN, now(), "cluster-down");
+    let body = wechat_text(WECHAT_GH, OPENID, 7_100_000_900, "停电了，什么时候来电");
+    let (status, reply) = post_wechat(&cluster, &query, &body).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    assert!(
+        cluster
+            .metric_total("intake_cluster_degraded_total", &["what=\"dedup\""])
+            .await
+            >= 1.0,
+        "the degraded request is counted"
+    );
+    // A long-SMS part kept on one replica could never be joined: the gateway must retry.
+    let part = kannel_part(0x3C, 2, 1, PARTS[0], "down-1");
+    let r = cluster
+        .client
+        .get(format!("{}/hooks/sms/kannel?{part}", cluster.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "a part is refused while Redis is away");
+    assert!(r.headers().contains_key("retry-after"));
+    for replica in &cluster.replicas {
+        // The heartbeat (every 2 s) notices on a replica that had no request since.
+        let deadline = Instant::now() + Duration::from_secs(6);
+        loop {
+            let ready = replica.readyz(&cluster.client).await;
+            assert_eq!(
+                ready["ready"], true,
+                "Redis down is no reason to be unready: {ready}"
+            );
+            if ready["cluster"]["redis_up"] == false {
+                break;
+            }
+            assert!(Instant::now() < deadline, "redis_up still true: {ready}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // Redis returns: used again without a restart (a replica that failed a moment ago waits
+    // a second before it tries again, so the gateway's retries get through within seconds).
+    cluster.redis.restart();
+    for (seq, id) in [(1u8, "down-1"), (2, "down-2")] {
+        let part = kannel_part(0x3C, 2, seq, PARTS[seq as usize - 1], id);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let r = cluster
+                .client
+                .get(format!("{}/hooks/sms/kannel?{part}", cluster.base()))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 {
+                break;
+            }
+            assert_eq!(r.status(), 503);
+            assert!(
+                Instant::now() < deadline,
+                "parts still refused after Redis returned"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let records = cluster.consume_requests(2, Duration::from_secs(20));
+    let texts: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r.value["content"]["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"请尽快修理路灯"), "{texts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_sms_whose_parts_reach_three_replicas_in_reverse_order_is_one_joined_record() {
     let cluster = three_replicas().await;
     for seq in [3u8, 2, 1] {

@@ -5,7 +5,7 @@
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, ScriptInvocation};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -28,8 +28,14 @@ pub struct Link {
     instance: String,
     op_timeout: Duration,
     up: AtomicBool,
+    /// When an operation last failed (ms since the epoch), for the short circuit below.
+    failed_at: AtomicI64,
     peers: Mutex<Vec<String>>,
 }
+
+/// After a failure, requests skip Redis for this long (the heartbeat keeps probing), so a Redis
+/// that hangs costs each request nothing rather than `op_timeout`.
+const SHORT_CIRCUIT_MS: i64 = 1000;
 
 impl Link {
     /// A link that connects on first use; never fails on an unreachable Redis, only on a bad URL.
@@ -54,6 +60,7 @@ impl Link {
             instance: config.instance(),
             op_timeout: config.op_timeout,
             up: AtomicBool::new(false),
+            failed_at: AtomicI64::new(0),
             peers: Mutex::new(Vec::new()),
         }))
     }
@@ -84,11 +91,21 @@ impl Link {
         crate::ops::stats::collector().cluster_degraded();
     }
 
+    /// `Err` while Redis failed within the last second and has not answered since.
+    fn short_circuit(&self) -> Result<(), Down> {
+        let since = chrono::Utc::now().timestamp_millis() - self.failed_at.load(Ordering::Relaxed);
+        if !self.is_up() && since < SHORT_CIRCUIT_MS {
+            return Err(Down("unreachable a moment ago".into()));
+        }
+        Ok(())
+    }
+
     /// Runs a script; any error or a timeout is [`Down`].
     pub async fn invoke<T: FromRedisValue>(
         &self,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, Down> {
+        self.short_circuit()?;
         let mut conn = self.conn.clone();
         let result =
             tokio::time::timeout(self.op_timeout, invocation.invoke_async(&mut conn)).await;
@@ -97,6 +114,7 @@ impl Link {
 
     /// Runs a command; any error or a timeout is [`Down`].
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Down> {
+        self.short_circuit()?;
         let mut conn = self.conn.clone();
         let result = tokio::time::timeout(self.op_timeout, cmd.query_async(&mut conn)).await;
         self.settle(result)
@@ -104,6 +122,7 @@ impl Link {
 
     /// Runs a pipeline whose replies are all ignored; any error or a timeout is [`Down`].
     pub async fn query_pipe(&self, pipe: &redis::Pipeline) -> Result<(), Down> {
+        self.short_circuit()?;
         let mut conn = self.conn.clone();
         let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<()>(&mut conn)).await;
         self.settle(result)
@@ -119,6 +138,10 @@ impl Link {
             Err(_) => Err(Down(format!("no answer within {:?}", self.op_timeout))),
         };
         let up = outcome.is_ok();
+        if !up {
+            self.failed_at
+                .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+        }
         if self.up.swap(up, Ordering::Relaxed) != up {
             metrics::gauge!("intake_cluster_redis_up").set(if up { 1.0 } else { 0.0 });
             match &outcome {
