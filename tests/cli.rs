@@ -73,3 +73,41 @@ fn the_example_config_is_valid() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("demo-secret-change-me"));
 }
+
+#[test]
+fn check_config_validates_and_redacts_the_cluster_section() {
+    let out = gateway()
+        .arg("check-config")
+        .env(
+            "INTAKE__CLUSTER__REDIS_URL",
+            "rediss://:s3cret-pw@redis.internal:6380/0",
+        )
+        .env("INTAKE__CLUSTER__INSTANCE_ID", "gw-1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("[cluster]"), "{printed}");
+    assert!(printed.contains("instance_id = \"gw-1\""), "{printed}");
+    assert!(
+        !printed.contains("s3cret-pw"),
+        "the Redis password printed: {printed}"
+    );
+    // Without a URL, or with another scheme, the section is refused with a reason.
+    let out = gateway()
+        .arg("check-config")
+        .env("INTAKE__CLUSTER__REDIS_URL", "http://:s3cret-pw@redis:6379")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("redis://"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
+    // No [cluster] at all: a single instance, and nothing about a cluster printed.
+    let out = gateway().arg("check-config").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("[cluster]"));
+}
