@@ -98,7 +98,9 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config, otlp.as_ref());
+    let (writer, _flush_at_exit) = log_writer();
+    let dropped = writer.error_counter();
+    init_logging(&config, otlp.as_ref(), writer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,6 +112,15 @@ fn serve(config: Config) -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
+        // The writer drops what it cannot buffer (never blocking a request); count it.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                metrics::counter!("intake_log_dropped_total")
+                    .absolute(dropped.dropped_lines() as u64);
+            }
+        });
         let gateway = match intake_gateway::start(config).await {
             Ok(g) => g,
             Err(e) => {
@@ -147,20 +158,39 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-fn init_logging(config: &Config, otlp: Option<&intake_gateway::otel::Otlp>) {
+/// Lines the log writer buffers before it drops (and counts) rather than blocks.
+const LOG_BUFFER_LINES: usize = 64 * 1024;
+
+/// A background writer to stderr with a bounded buffer; the guard flushes it at exit.
+fn log_writer() -> (
+    tracing_appender::non_blocking::NonBlocking,
+    tracing_appender::non_blocking::WorkerGuard,
+) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("intake-log")
+        .finish(std::io::stderr())
+}
+
+fn init_logging(
+    config: &Config,
+    otlp: Option<&intake_gateway::otel::Otlp>,
+    writer: tracing_appender::non_blocking::NonBlocking,
+) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter, Layer};
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     let output = if config.log.format == "text" {
-        fmt::layer().with_writer(std::io::stderr).boxed()
+        fmt::layer().with_writer(writer).boxed()
     } else {
         fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed()
     };
     tracing_subscriber::registry()

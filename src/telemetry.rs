@@ -74,6 +74,10 @@ fn describe() {
         "Spooled records not yet confirmed by Kafka."
     );
     metrics::describe_gauge!("intake_spool_bytes", "Bytes of those records on disk.");
+    metrics::describe_counter!(
+        "intake_log_dropped_total",
+        "Log lines dropped because the log writer's buffer was full (a slow stdout/stderr)."
+    );
     metrics::describe_gauge!(
         "intake_spool_oldest_age_seconds",
         "Age of the oldest spooled record; rises while Kafka does not confirm."

@@ -168,7 +168,13 @@ async fn logs_carry_ids_and_outcomes_but_no_citizen_data() {
     );
     assert!(logs.contains("\"channel\":\"wechat\""), "{logs}");
     for line in logs.lines() {
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let line: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        // Exactly one line per request at info: the outcome line. Channels add none of their own.
+        let target = line["target"].as_str().unwrap_or("");
+        assert!(
+            !(line["level"] == "INFO" && target.starts_with("intake_gateway::channels")),
+            "a second info line for a request: {line}"
+        );
     }
     let forbidden = [
         "13812345678",

@@ -71,7 +71,7 @@ impl Hook {
         finish_request(&self.span, self.channel, &self.source, self.started, result)
     }
 
-    /// Names the record this request produced on its span.
+    /// Names the record (or, joined by commas, the records) this request produced on its span.
     pub fn admitted(request_id: &impl std::fmt::Display, tracking_no: &impl std::fmt::Display) {
         let span = tracing::Span::current();
         span.record("request_id", tracing::field::display(request_id));

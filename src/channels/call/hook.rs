@@ -112,7 +112,7 @@ async fn publish(
                 .submit(Envelope::event(&event).map_err(envelope_error)?)
                 .await?;
             metrics::counter!("intake_events_total", "channel" => "phone", "kind" => event.kind.clone()).increment(1);
-            tracing::info!(event_id = %event.event_id, kind = %event.kind, "call progress published");
+            tracing::debug!(event_id = %event.event_id, kind = %event.kind, "call progress published");
             let call_id = state.call_id.clone();
             app.calls.update(state).await;
             json!({"status": "updated", "call_id": call_id, "event_id": event.event_id})
@@ -131,11 +131,11 @@ async fn publish(
             let label = admission.label();
             telemetry::record_outcome("phone", source, label);
             Hook::admitted(&record.request_id, &record.tracking_no);
-            tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
+            tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
             json!({"status": label, "call_id": merged.call_id, "request_id": record.request_id, "tracking_no": record.tracking_no})
         }
         Item::Skipped { reason } => {
-            tracing::info!(reason = %reason, "call message acknowledged without a record");
+            tracing::debug!(reason = %reason, "call message acknowledged without a record");
             json!({"status": "skipped", "reason": reason})
         }
         Item::DeadLetter(letter) => {

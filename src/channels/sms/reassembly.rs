@@ -97,7 +97,7 @@ pub async fn publish(
     let label = admission.label();
     telemetry::record_outcome("sms", source, label);
     Hook::admitted(&record.request_id, &record.tracking_no);
-    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
+    tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
     let phone = match record.citizen.contact_kind {
         ContactKind::Phone => record.citizen.contact.clone(),
         _ => None,

@@ -52,6 +52,21 @@ pub async fn push(
             .await
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
+        // One log line per request: it names every record of the batch, in input order.
+        let ids = |f: fn(&PostResult) -> Option<&String>| {
+            results
+                .iter()
+                .filter_map(f)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if results.len() > 1 {
+            Hook::admitted(
+                &ids(|r| r.request_id.as_ref()),
+                &ids(|r| r.tracking_no.as_ref()),
+            );
+        }
         Ok(Json(BatchReply { results }).into_response())
     })
     .await
@@ -67,7 +82,7 @@ async fn admit(
         Ok(record) => record,
         Err(reason) => {
             telemetry::record_outcome("web", source, "rejected");
-            tracing::info!(post_status = "rejected", "post rejected");
+            tracing::debug!(post_status = "rejected", "post rejected");
             return Ok(PostResult {
                 id: outcome.id,
                 status: PostStatus::Rejected,
@@ -87,7 +102,7 @@ async fn admit(
     let label = admission.label();
     telemetry::record_outcome(record.channel.as_str(), source, label);
     Hook::admitted(&record.request_id, &record.tracking_no);
-    tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
+    tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
     Ok(PostResult {
         id: outcome.id,
         status,

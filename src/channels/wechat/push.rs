@@ -31,7 +31,7 @@ pub async fn verify(
         let view = HeaderView(&headers);
         let echo =
             intake_wechat::verify_url(&hook.inbound("GET", &uri, &view, b"", None), &account)?;
-        tracing::info!("URL verification answered");
+        tracing::debug!("URL verification answered");
         Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
     })
     .await
@@ -102,7 +102,7 @@ async fn answer(
             let label = admission.label();
             telemetry::record_outcome("wechat", source, label);
             Hook::admitted(&record.request_id, &record.tracking_no);
-            tracing::info!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
+            tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
             let template = if record.content.language == Language::Ko {
                 &config.reply_template_ko
             } else {
@@ -115,7 +115,7 @@ async fn answer(
             let envelope = Envelope::event(event).map_err(|e| NotDurable(e.to_string()))?;
             app.shared.pipeline.submit_within(envelope, budget).await?;
             metrics::counter!("intake_events_total", "channel" => "wechat", "kind" => event.kind.clone()).increment(1);
-            tracing::info!(event_id = %event.event_id, kind = %event.kind, "event published");
+            tracing::debug!(event_id = %event.event_id, kind = %event.kind, "event published");
             let key = event
                 .attributes
                 .get("EventKey")

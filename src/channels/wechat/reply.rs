@@ -34,7 +34,7 @@ pub fn slow_down(
     limited: Limited,
 ) -> Result<Response, ApiError> {
     telemetry::record_outcome("wechat", source, "rate_limited");
-    tracing::info!(
+    tracing::debug!(
         limit = "sender",
         retry_after_s = limited.retry_after_secs(),
         "sender rate limited; not published"
