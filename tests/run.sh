@@ -48,6 +48,8 @@ command -v fakesmsc >/dev/null 2>&1 || [ -x /usr/lib/kannel/test/fakesmsc ] || m
 # tests/cluster.rs and tests/cluster_harness.rs run replicas behind a real HAProxy sharing a real Redis.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+# tests/cluster_tls.rs makes its test CA and certificates with the openssl command.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (apt)"
   apt-get update -qq

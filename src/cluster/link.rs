@@ -28,6 +28,8 @@ pub struct Link {
     instance: String,
     op_timeout: Duration,
     up: AtomicBool,
+    /// Whether any operation finished yet: the first outcome is logged either way.
+    known: AtomicBool,
     /// When an operation last failed (ms since the epoch), for the short circuit below.
     failed_at: AtomicI64,
     peers: Mutex<Vec<String>>,
@@ -60,6 +62,7 @@ impl Link {
             instance: config.instance(),
             op_timeout: config.op_timeout,
             up: AtomicBool::new(false),
+            known: AtomicBool::new(false),
             failed_at: AtomicI64::new(0),
             peers: Mutex::new(Vec::new()),
         }))
@@ -142,7 +145,8 @@ impl Link {
             self.failed_at
                 .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
         }
-        if self.up.swap(up, Ordering::Relaxed) != up {
+        let first = !self.known.swap(true, Ordering::Relaxed);
+        if self.up.swap(up, Ordering::Relaxed) != up || first {
             metrics::gauge!("intake_cluster_redis_up").set(if up { 1.0 } else { 0.0 });
             match &outcome {
                 Ok(_) => {
