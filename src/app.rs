@@ -26,6 +26,9 @@ pub enum StartError {
     /// The Kafka producer cannot be built.
     #[error("sink: {0}")]
     Sink(#[from] crate::sink::SinkError),
+    /// A TLS setting cannot be honoured (certificate, key or CA file).
+    #[error("tls: {0}")]
+    Tls(String),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -145,7 +148,9 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         pipeline.clone(),
         config.channels.sms.reassembly_timeout,
     ));
-    let receipts = Arc::new(ReceiptSender::start(&config.channels.sms));
+    let outbound = crate::outbound::Outbound::load(&config.outbound)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    let receipts = Arc::new(ReceiptSender::start(&config.channels.sms, outbound));
     let hooks = http::router(AppState::new(
         config.clone(),
         pipeline.clone(),
@@ -155,12 +160,19 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let ops = ops::router(OpsState {
         pipeline: pipeline.clone(),
         prometheus,
+        auth: ops::auth::OpsAuth::from_config(&config.ops),
     });
-    let servers = vec![
-        serve(listener, hooks, stopped.clone()),
-        serve(ops_listener, ops, stopped),
-    ];
-    tracing::info!(%addr, %ops_addr, sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
+    let hooks_server = match &config.server.tls {
+        // Refuse to start rather than serve plain HTTP where HTTPS was asked for.
+        Some(tls) => {
+            let live = crate::tls::load(tls).map_err(StartError::Tls)?;
+            upkeep.push(crate::tls::spawn_reloader(live.clone(), tls.clone()));
+            serve_tls(listener, hooks, stopped.clone(), live)?
+        }
+        None => serve(listener, hooks, stopped.clone()),
+    };
+    let servers = vec![hooks_server, serve(ops_listener, ops, stopped)];
+    tracing::info!(%addr, %ops_addr, https = config.server.tls.is_some(), sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
     Ok(Gateway {
         addr,
         ops_addr,
@@ -248,6 +260,35 @@ fn serve(
             tracing::error!(error = %e, "listener failed");
         }
     })
+}
+
+fn serve_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> Result<JoinHandle<()>, StartError> {
+    let addr = listener.local_addr().ok();
+    let listener = listener.into_std().map_err(|error| StartError::Bind {
+        addr: addr.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+        error,
+    })?;
+    let handle = axum_server::Handle::new();
+    let on_stop = handle.clone();
+    tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        on_stop.graceful_shutdown(None);
+    });
+    Ok(tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum_server::from_tcp_rustls(listener, tls)
+            .handle(handle)
+            .serve(service)
+            .await
+        {
+            tracing::error!(error = %e, "TLS listener failed");
+        }
+    }))
 }
 
 fn spawn_upkeep(

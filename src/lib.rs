@@ -12,6 +12,7 @@ pub mod http;
 pub mod local_log;
 pub mod ops;
 pub mod otel;
+pub mod outbound;
 pub mod pipeline;
 pub mod reassembly;
 pub mod receipts;
@@ -19,6 +20,7 @@ pub mod sink;
 pub mod spool;
 pub mod spool_cli;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{start, Gateway, StartError};
 pub use config::Config;

@@ -3,6 +3,7 @@
 //! Kept off the public listener so that the hook port can be exposed to telecom partners and
 //! WeChat without exposing internals.
 
+pub mod auth;
 pub mod stats;
 pub mod view;
 
@@ -39,6 +40,8 @@ pub struct OpsState {
     pub pipeline: Arc<Pipeline>,
     /// For `/metrics`.
     pub prometheus: PrometheusHandle,
+    /// Credentials required for everything but `/healthz` and `/readyz`.
+    pub auth: auth::OpsAuth,
 }
 
 /// `/healthz`, `/readyz`, `/metrics`, `/ops` and `/ops/api/stats`.
@@ -50,6 +53,10 @@ pub fn router(state: OpsState) -> Router {
         .route("/metrics", get(metrics))
         .route("/ops", get(page))
         .route("/ops/api/stats", get(api_stats))
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require,
+        ))
         .with_state(state)
 }
 
@@ -77,6 +84,7 @@ async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
         "ready": ready,
         "sink": sink.kind(),
         "sink_up": sink.is_ready(),
+        "sink_detail": sink.detail(),
         "spool": spool,
         "dedup_entries": state.pipeline.dedup().len(),
     });
@@ -110,6 +118,7 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
         kind: pipeline.sink().kind(),
         up: pipeline.sink().is_ready(),
         ready: pipeline.is_ready(),
+        detail: pipeline.sink().detail(),
         dedup_entries: pipeline.dedup().len(),
     };
     let spool = pipeline.spool().map(|spool| {

@@ -11,14 +11,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::kafka_context::GatewayContext;
 use super::{Envelope, SinkError, Topics};
 use crate::config::KafkaConfig;
 
 /// The producer and what `/readyz` knows about the cluster.
 pub struct KafkaSink {
-    producer: FutureProducer,
+    producer: FutureProducer<GatewayContext>,
+    context: GatewayContext,
     topics: Topics,
     up: Arc<AtomicBool>,
+    probe_error: std::sync::Mutex<Option<String>>,
 }
 
 impl KafkaSink {
@@ -36,16 +39,21 @@ impl KafkaSink {
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),
             );
-        for (k, v) in &config.properties {
+        // [kafka.tls], [kafka.sasl], then the raw properties (conflicts were refused at load).
+        for (k, v) in config.security_properties() {
             client.set(k, v);
         }
-        let producer: FutureProducer = client
-            .create()
+        let context = GatewayContext::default();
+        // A CA, certificate or key librdkafka cannot load fails here: no plaintext fallback.
+        let producer: FutureProducer<GatewayContext> = client
+            .create_with_context(context.clone())
             .map_err(|e| SinkError::Kafka(e.to_string()))?;
         Ok(KafkaSink {
             producer,
+            context,
             topics,
             up: Arc::new(AtomicBool::new(false)),
+            probe_error: std::sync::Mutex::new(None),
         })
     }
 
@@ -91,6 +99,7 @@ impl KafkaSink {
         match delivery.await {
             Ok(Ok(_)) => {
                 self.up.store(true, Ordering::Relaxed);
+                self.context.clear();
                 Ok(())
             }
             Ok(Err((e, _))) => Err(SinkError::Kafka(e.to_string())),
@@ -105,20 +114,44 @@ impl KafkaSink {
         self.up.load(Ordering::Relaxed)
     }
 
+    /// Why the cluster is not reachable, in words (a TLS or authentication error when that is
+    /// the cause); `None` while it is up.
+    pub fn detail(&self) -> Option<String> {
+        if self.is_up() {
+            return None;
+        }
+        self.context
+            .last_error()
+            .or_else(|| self.probe_error.lock().ok().and_then(|e| e.clone()))
+    }
+
     /// Asks the cluster for metadata (at most 3 s) and records whether it answered.
     pub async fn probe(&self) -> bool {
         let producer = self.producer.clone();
-        let reachable = tokio::task::spawn_blocking(move || {
+        let answer = tokio::task::spawn_blocking(move || {
             producer
                 .client()
                 .fetch_metadata(None, Duration::from_secs(3))
-                .is_ok()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or_else(|e| Err(e.to_string()));
+        let reachable = answer.is_ok();
+        if reachable {
+            self.context.clear();
+        }
+        if let Ok(mut last) = self.probe_error.lock() {
+            *last = answer.err();
+        }
         let was = self.up.swap(reachable, Ordering::Relaxed);
         if was != reachable {
-            tracing::warn!(kafka_up = reachable, "kafka reachability changed");
+            match self.detail() {
+                Some(reason) => {
+                    tracing::warn!(kafka_up = reachable, reason = %reason, "kafka reachability changed")
+                }
+                None => tracing::warn!(kafka_up = reachable, "kafka reachability changed"),
+            }
         }
         metrics::gauge!("intake_kafka_up").set(if reachable { 1.0 } else { 0.0 });
         reachable

@@ -6,10 +6,12 @@
 mod envelope;
 mod journal;
 mod kafka;
+mod kafka_context;
 
 pub use envelope::{Envelope, Topic, Topics};
 pub use journal::JournalSink;
 pub use kafka::KafkaSink;
+pub use kafka_context::GatewayContext;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,14 @@ impl Sink {
         match self {
             Sink::Kafka(k) => k.is_up(),
             Sink::Journal(j) => j.is_open(),
+        }
+    }
+
+    /// Why the sink is not ready, in words (e.g. Kafka's TLS or SASL error); `None` when up.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Sink::Kafka(k) => k.detail(),
+            Sink::Journal(j) => (!j.is_open()).then(|| "journal not writable".to_string()),
         }
     }
 
