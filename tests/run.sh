@@ -45,6 +45,10 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # tests/kannel.rs drives a real Kannel (bearerbox, smsbox) and its fake SMSC client.
 command -v bearerbox >/dev/null 2>&1 || [ -x /usr/sbin/bearerbox ] || missing+=(kannel)
 command -v fakesmsc >/dev/null 2>&1 || [ -x /usr/lib/kannel/test/fakesmsc ] || missing+=(kannel-extras)
+# tests/kafka_tls.rs puts stunnel4 in front of the broker; rdkafka links the system OpenSSL.
+command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (apt)"
   apt-get update -qq
