@@ -67,8 +67,7 @@ fn export_and_flush(tls: Option<&support::tls::Pki>) {
             }
             Some(pki) => {
                 let config = axum_server::tls_rustls::RustlsConfig::from_config(
-                    intake_gateway::tls::server_config(&pki.server_cert, &pki.server_key)
-                        .unwrap(),
+                    intake_gateway::tls::server_config(&pki.server_cert, &pki.server_key).unwrap(),
                 );
                 tokio::spawn(async move {
                     axum_server::from_tcp_rustls(listener, config)

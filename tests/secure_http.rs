@@ -217,3 +217,67 @@ async fn the_ops_listener_wants_credentials_except_for_health_and_readiness() {
         401
     );
 }
+
+/// SIGHUP re-reads the certificate even when the files' times did not change (the binary, so
+/// that the signal goes to the gateway alone).
+#[test]
+fn sighup_reloads_the_listener_certificate() {
+    let pki = Pki::new("hup ca");
+    let data = tempfile::tempdir().unwrap();
+    let port = support::broker::free_port();
+    let ops_port = support::broker::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intake-gateway"))
+        .env("INTAKE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("INTAKE__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
+        .env("INTAKE__STORAGE__DATA_DIR", data.path())
+        .env("INTAKE__SERVER__TLS__CERT_FILE", &pki.server_cert)
+        .env("INTAKE__SERVER__TLS__KEY_FILE", &pki.server_key)
+        .env_remove("INTAKE_CONFIG")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gateway binary");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ok = runtime.block_on(async {
+        let ops = format!("http://127.0.0.1:{ops_port}");
+        assert!(wait_healthy(&reqwest::Client::new(), &ops, Duration::from_secs(20)).await);
+        let url = format!("https://localhost:{port}/healthz-not-here");
+        // Any HTTP answer (404) proves the handshake with the client's trusted CA went through.
+        let answers = |ca: &std::path::Path| {
+            let client = https_client(ca);
+            let url = url.clone();
+            async move { client.get(url).send().await.is_ok() }
+        };
+        assert!(answers(&pki.ca).await, "initial certificate served");
+        let times = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+        let (cert_time, key_time) = (times(&pki.server_cert), times(&pki.server_key));
+        let new_ca = pki.rotate_server("hup renewed ca");
+        for (p, t) in [(&pki.server_cert, cert_time), (&pki.server_key, key_time)] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            !answers(&new_ca).await,
+            "no reload without a change or a signal"
+        );
+        unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if answers(&new_ca).await {
+                break true;
+            }
+            if Instant::now() > deadline {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert!(ok, "SIGHUP reloaded the certificate");
+}
