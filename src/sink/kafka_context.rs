@@ -72,20 +72,26 @@ impl ClientContext for GatewayContext {
     }
 }
 
-/// The kind of a failure: what an operator would fix.
-fn kind(reason: &str) -> &str {
-    let lower = reason.to_ascii_lowercase();
-    if lower.contains("sasl") || lower.contains("authentication") {
+/// The kind of a failure: what an operator would fix. Judged without the broker's name in
+/// front (`ssl://host:9093/bootstrap: ...`), whose scheme says nothing about the failure.
+fn kind(reason: &str) -> String {
+    let body = match reason.split_once(": ") {
+        Some((broker, rest)) if broker.contains("://") => rest,
+        _ => reason,
+    };
+    let lower = body.to_ascii_lowercase();
+    let kind = if lower.contains("sasl") || lower.contains("authentication") {
         "authentication"
-    } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
-        "tls"
     } else if lower.contains("connection refused") {
         "refused"
+    } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
+        "tls"
     } else if lower.contains("timed out") || lower.contains("timeout") {
         "timeout"
     } else {
-        reason
-    }
+        return body.to_string();
+    };
+    kind.to_string()
 }
 
 /// Drops what changes from one retry to the next (timings, suppression counts), so that the
@@ -121,7 +127,9 @@ mod tests {
             "ssl://127.0.0.1:1/bootstrap: error:0A000086:SSL routines::certificate verify failed",
         );
         assert_eq!(c.last_error().as_deref(), Some(normalize(a).as_str()));
-        c.record("127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused");
+        c.record(
+            "ssl://127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused",
+        );
         assert!(c.last_error().unwrap().contains("refused"));
     }
 
