@@ -81,6 +81,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let (sink, spool) = match config.kafka.bootstrap_servers() {
         Some(bootstrap) => {
             let kafka = Arc::new(KafkaSink::new(&config.kafka, &bootstrap, topics)?);
+            tracing::info!(security_protocol = %config.kafka.security_protocol(), "kafka producer configured");
             // Know before the first request whether Kafka answers; otherwise it would be spooled.
             if !kafka.probe().await {
                 tracing::warn!(

@@ -235,6 +235,20 @@ mod tests {
     }
 
     #[test]
+    fn raw_secret_properties_are_redacted_by_check_config() {
+        let c = crate::config::Config::from_toml(
+            "[kafka.properties]\n\"sasl.password\" = \"raw-pw\"\n\"security.protocol\" = \"SASL_SSL\"\n",
+        )
+        .unwrap();
+        let shown = c.redacted_toml();
+        assert!(
+            !shown.contains("raw-pw") && shown.contains("SASL_SSL"),
+            "{shown}"
+        );
+        assert_eq!(c.kafka.security_protocol(), "SASL_SSL");
+    }
+
+    #[test]
     fn files_and_mechanisms_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let missing = KafkaTlsConfig {
