@@ -39,6 +39,9 @@ pub enum StartError {
     /// `[cluster]` cannot be used.
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A TLS setting cannot be honoured (certificate, key or CA file).
+    #[error("tls: {0}")]
+    Tls(String),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -91,6 +94,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let (sink, spool) = match config.kafka.bootstrap_servers() {
         Some(bootstrap) => {
             let kafka = Arc::new(KafkaSink::new(&config.kafka, &bootstrap, topics)?);
+            tracing::info!(security_protocol = %config.kafka.security_protocol(), "kafka producer configured");
             // Know before the first request whether Kafka answers; otherwise it would be spooled.
             if !kafka.probe().await {
                 tracing::warn!(
@@ -188,11 +192,14 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             config.channels.call.state_ttl,
         ))
     });
+    let outbound = crate::outbound::Outbound::load(&config.outbound)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
     let sms = SmsChannel::open(
         shared.clone(),
         Arc::new(config.channels.sms.clone()),
         &data_dir.join("sms_parts"),
         shared_parts,
+        outbound,
     )
     .map_err(|e| StartError::Storage(format!("sms parts: {e}")))?;
     upkeep.push(sms::spawn_reassembly_timeouts(&sms));
@@ -212,12 +219,19 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         pipeline: pipeline.clone(),
         prometheus,
         cluster,
+        auth: ops::auth::OpsAuth::from_config(&config.ops),
     });
-    let servers = vec![
-        serve(listener, hooks, stopped.clone()),
-        serve(ops_listener, ops, stopped),
-    ];
-    tracing::info!(%addr, %ops_addr, sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
+    let hooks_server = match &config.server.tls {
+        // Refuse to start rather than serve plain HTTP where HTTPS was asked for.
+        Some(tls) => {
+            let live = crate::tls::load(tls).map_err(StartError::Tls)?;
+            upkeep.push(crate::tls::spawn_reloader(live.clone(), tls.clone()));
+            serve_tls(listener, hooks, stopped.clone(), live)?
+        }
+        None => serve(listener, hooks, stopped.clone()),
+    };
+    let servers = vec![hooks_server, serve(ops_listener, ops, stopped)];
+    tracing::info!(%addr, %ops_addr, https = config.server.tls.is_some(), sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
     Ok(Gateway {
         addr,
         ops_addr,
@@ -305,6 +319,35 @@ fn serve(
             tracing::error!(error = %e, "listener failed");
         }
     })
+}
+
+fn serve_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> Result<JoinHandle<()>, StartError> {
+    let addr = listener.local_addr().ok();
+    let listener = listener.into_std().map_err(|error| StartError::Bind {
+        addr: addr.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+        error,
+    })?;
+    let handle = axum_server::Handle::new();
+    let on_stop = handle.clone();
+    tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        on_stop.graceful_shutdown(None);
+    });
+    Ok(tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum_server::from_tcp_rustls(listener, tls)
+            .handle(handle)
+            .serve(service)
+            .await
+        {
+            tracing::error!(error = %e, "TLS listener failed");
+        }
+    }))
 }
 
 fn spawn_upkeep(

@@ -13,12 +13,14 @@ pub mod hook;
 pub mod local_log;
 pub mod ops;
 pub mod otel;
+pub mod outbound;
 pub mod pipeline;
 pub mod routes;
 pub mod sink;
 pub mod spool;
 pub mod spool_cli;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{start, Gateway, StartError};
 pub use config::Config;

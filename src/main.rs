@@ -91,7 +91,14 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> ExitCode {
-    let otlp = match intake_gateway::otel::Otlp::start(&config.log) {
+    let outbound = match intake_gateway::outbound::Outbound::load(&config.outbound) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("intake-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let otlp = match intake_gateway::otel::Otlp::start(&config.log, &outbound) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("intake-gateway: {e}");

@@ -7,8 +7,9 @@
 //! collector never holds up a request; what cannot be sent is dropped.
 
 use crate::config::LogConfig;
+use crate::outbound::Outbound;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -36,12 +37,19 @@ pub fn traces_url(endpoint: &str) -> String {
 impl Otlp {
     /// Starts the batch exporter if `log.otlp_endpoint` is set; `None` when it is not.
     /// Call before the tokio runtime starts (the HTTP client is a blocking one).
-    pub fn start(log: &LogConfig) -> Result<Option<Otlp>, String> {
+    /// `https://` endpoints are verified against the system's store and `outbound.ca_file`.
+    pub fn start(log: &LogConfig, outbound: &Outbound) -> Result<Option<Otlp>, String> {
         if log.otlp_endpoint.is_empty() {
             return Ok(None);
         }
+        let client = outbound
+            .blocking_builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cannot build the OTLP HTTP client: {e}"))?;
         let exporter = SpanExporter::builder()
             .with_http()
+            .with_http_client(client)
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(traces_url(&log.otlp_endpoint))
             .build()

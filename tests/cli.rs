@@ -75,6 +75,79 @@ fn the_example_config_is_valid() {
 }
 
 #[test]
+fn check_config_names_an_unreadable_tls_file_and_redacts_the_sasl_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("intake.toml");
+    std::fs::write(
+        &file,
+        "[kafka]\nbrokers = \"kafka-1:9093\"\n[kafka.tls]\nca_file = \"/nonexistent/kafka-ca.pem\"\n",
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kafka.tls.ca_file")
+            && err.contains("/nonexistent/kafka-ca.pem")
+            && err.contains("cannot read"),
+        "{err}"
+    );
+
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "[kafka]\nbrokers = \"kafka-1:9093\"\n[kafka.tls]\nca_file = {:?}\n[kafka.sasl]\nmechanism = \"SCRAM-SHA-512\"\nusername = \"intake\"\npassword = \"from-the-file\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .env("INTAKE__KAFKA__SASL__PASSWORD", "from-the-environment")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains("SCRAM-SHA-512") && printed.contains("<redacted>"),
+        "{printed}"
+    );
+    assert!(!printed.contains("from-the-file") && !printed.contains("from-the-environment"));
+
+    // A raw property that a typed key owns is an error, not a silent override.
+    std::fs::write(
+        &file,
+        format!(
+            "[kafka]\nbrokers = \"kafka-1:9093\"\n[kafka.tls]\nca_file = {:?}\n[kafka.properties]\n\"security.protocol\" = \"PLAINTEXT\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("conflicts"));
+}
+
+#[test]
 fn check_config_validates_and_redacts_the_cluster_section() {
     let out = gateway()
         .arg("check-config")

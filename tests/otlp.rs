@@ -39,16 +39,45 @@ fn exported(seen: &Seen) -> bool {
 
 #[test]
 fn spans_reach_the_collector_and_are_flushed_at_shutdown() {
+    export_and_flush(None);
+}
+
+/// The same to an `https://` collector whose certificate is signed by `outbound.ca_file`.
+#[test]
+fn spans_reach_an_https_collector_trusted_through_outbound_ca_file() {
+    let pki = support::tls::Pki::new("collector ca");
+    export_and_flush(Some(&pki));
+}
+
+fn export_and_flush(tls: Option<&support::tls::Pki>) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let seen: Seen = Arc::default();
     let collector = runtime.block_on(async {
         let app = axum::Router::new()
             .route("/v1/traces", route_post(collect))
             .with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        match tls {
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                format!("http://127.0.0.1:{port}")
+            }
+            Some(pki) => {
+                let config = axum_server::tls_rustls::RustlsConfig::from_config(
+                    intake_gateway::tls::server_config(&pki.server_cert, &pki.server_key).unwrap(),
+                );
+                tokio::spawn(async move {
+                    axum_server::from_tcp_rustls(listener, config)
+                        .serve(app.into_make_service())
+                        .await
+                        .unwrap()
+                });
+                format!("https://localhost:{port}")
+            }
+        }
     });
 
     let data = tempfile::tempdir().unwrap();
@@ -65,7 +94,8 @@ fn spans_reach_the_collector_and_are_flushed_at_shutdown() {
             ),
             SECRET,
         )
-        .env("INTAKE__LOG__OTLP_ENDPOINT", format!("http://{collector}"))
+        .env("INTAKE__LOG__OTLP_ENDPOINT", &collector)
+        .envs(tls.map(|pki| ("INTAKE__OUTBOUND__CA_FILE", pki.ca.clone())))
         .env_remove("INTAKE_CONFIG")
         .env_remove("RUST_LOG")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -237,10 +237,11 @@ fn receipt_config_is_checked_at_start() {
     };
     let err = provider("").unwrap_err().to_string();
     assert!(err.contains("receipt_url is required"), "{err}");
-    let err = provider("receipt_url = \"https://sms.example/send?to={to}\"")
+    let err = provider("receipt_url = \"ftp://sms.example/send?to={to}\"")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("https"), "{err}");
+    assert!(err.contains("https://"), "{err}");
+    provider("receipt_url = \"https://sms.example/send?to={to}\"").expect("https is allowed");
     let err = provider("receipt_url = \"http://sms/send\"\nreceipt_body = \"{text}\"")
         .unwrap_err()
         .to_string();

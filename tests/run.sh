@@ -50,6 +50,10 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # tests/cluster_tls.rs makes its test CA and certificates with the openssl command.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# tests/kafka_tls.rs puts stunnel4 in front of the broker; rdkafka links the system OpenSSL.
+command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (apt)"
   apt-get update -qq

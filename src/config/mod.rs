@@ -3,17 +3,21 @@
 //! Unknown keys are errors, not warnings: a mistyped `secert` would otherwise leave a partner
 //! silently disabled. Secrets are a [`Secret`] type that never prints.
 
+mod kafka;
 mod limits;
 pub mod names;
 mod secret;
+mod transport;
 
 pub use crate::channels::call::config::{CallChannelConfig, CallSourceConfig};
 pub use crate::channels::sms::config::{SmsChannelConfig, SmsProviderConfig};
 pub use crate::channels::web::config::{WebChannelConfig, WebPartnerConfig};
 pub use crate::channels::wechat::config::{WechatAccountConfig, WechatChannelConfig};
 pub use crate::cluster::config::ClusterConfig;
+pub use kafka::{KafkaSaslConfig, KafkaTlsConfig, SASL_MECHANISMS};
 pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
+pub use transport::{OpsBasicAuth, OutboundConfig, ServerTlsConfig};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -43,6 +47,8 @@ pub struct Config {
     pub spool: SpoolConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Outbound HTTP calls (receipts, OTLP): extra trusted CAs.
+    pub outbound: OutboundConfig,
     /// Cluster mode (several replicas sharing state through Redis); absent = one instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterConfig>,
@@ -82,6 +88,8 @@ pub struct ServerConfig {
     /// A request still unanswered after this gets 408.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// HTTPS on the public listener; absent = plain HTTP (TLS terminated by a proxy in front).
+    pub tls: Option<ServerTlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +98,7 @@ impl Default for ServerConfig {
             listen: ([127, 0, 0, 1], 8080).into(),
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -100,12 +109,19 @@ impl Default for ServerConfig {
 pub struct OpsConfig {
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub listen: SocketAddr,
+    /// Bearer token required for everything but `/healthz` and `/readyz` (set it with
+    /// `INTAKE__OPS__TOKEN`); the ops page also takes it as `?token=`.
+    pub token: Option<Secret>,
+    /// Basic-auth credentials accepted instead of (or besides) the token.
+    pub basic: Option<OpsBasicAuth>,
 }
 
 impl Default for OpsConfig {
     fn default() -> Self {
         OpsConfig {
             listen: ([127, 0, 0, 1], 9090).into(),
+            token: None,
+            basic: None,
         }
     }
 }
@@ -156,7 +172,12 @@ pub struct KafkaConfig {
     pub message_timeout: Duration,
     /// `lz4`, `zstd`, `gzip`, `snappy` or `none`.
     pub compression: String,
-    /// Extra librdkafka properties (security.protocol, sasl.*...), passed through verbatim.
+    /// TLS to the brokers (present = on): CA, client certificate for mutual TLS.
+    pub tls: Option<KafkaTlsConfig>,
+    /// SASL authentication: mechanism, username, password.
+    pub sasl: Option<KafkaSaslConfig>,
+    /// Extra librdkafka properties, passed through verbatim: the escape hatch. One that a typed
+    /// `tls`/`sasl` key also sets is an error.
     pub properties: BTreeMap<String, String>,
 }
 
@@ -170,6 +191,8 @@ impl Default for KafkaConfig {
             delivery_timeout: Duration::from_secs(3),
             message_timeout: Duration::from_secs(30),
             compression: "lz4".into(),
+            tls: None,
+            sasl: None,
             properties: BTreeMap::new(),
         }
     }
@@ -179,6 +202,25 @@ impl KafkaConfig {
     /// The bootstrap.servers value, or `None` for the embedded journal.
     pub fn bootstrap_servers(&self) -> Option<String> {
         self.brokers.bootstrap()
+    }
+
+    /// The librdkafka properties of `[kafka.tls]` and `[kafka.sasl]`, then the raw ones.
+    pub fn security_properties(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            kafka::client_properties(self.tls.as_ref(), self.sasl.as_ref())
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        out.extend(self.properties.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out
+    }
+
+    /// `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`, as configured.
+    pub fn security_protocol(&self) -> String {
+        match self.properties.get("security.protocol") {
+            Some(p) => p.to_ascii_uppercase(),
+            None => kafka::security_protocol(self.tls.as_ref(), self.sasl.as_ref()).to_string(),
+        }
     }
 }
 
@@ -314,19 +356,29 @@ impl Config {
                 || e.parse::<axum::http::Uri>().is_err()
             {
                 return Err(ConfigError::Invalid(format!(
-                    "log.otlp_endpoint {e:?} must be an http:// URL such as http://127.0.0.1:4318"
+                    "log.otlp_endpoint {e:?} must be an http:// or https:// URL such as http://127.0.0.1:4318"
                 )));
-            }
-            if e.starts_with("https://") {
-                return Err(ConfigError::Invalid(
-                    "log.otlp_endpoint: https is not supported (no TLS in this build); \
-                     use a local collector over http://"
-                        .into(),
-                ));
             }
             if self.log.otlp_service_name.is_empty() {
                 return Err(ConfigError::Invalid(
                     "log.otlp_service_name must not be empty".into(),
+                ));
+            }
+        }
+        kafka::validate(
+            self.kafka.tls.as_ref(),
+            self.kafka.sasl.as_ref(),
+            &self.kafka.properties,
+        )
+        .map_err(ConfigError::Invalid)?;
+        if let Some(tls) = &self.server.tls {
+            tls.validate().map_err(ConfigError::Invalid)?;
+        }
+        self.outbound.validate().map_err(ConfigError::Invalid)?;
+        if let Some(t) = &self.ops.token {
+            if t.expose().len() < 16 {
+                return Err(ConfigError::Invalid(
+                    "ops.token must be at least 16 characters".into(),
                 ));
             }
         }
@@ -339,7 +391,13 @@ impl Config {
 
     /// The effective configuration as TOML, secrets redacted: what `check-config` prints.
     pub fn redacted_toml(&self) -> String {
-        toml::to_string_pretty(self)
+        let mut shown = self.clone();
+        for (k, v) in shown.kafka.properties.iter_mut() {
+            if kafka::is_secret_property(k) {
+                *v = "<redacted>".into();
+            }
+        }
+        toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
@@ -359,16 +417,14 @@ mod otlp_tests {
     }
 
     #[test]
-    fn otlp_endpoint_must_be_a_plain_http_url() {
-        for bad in [
-            "127.0.0.1:4318",
-            "https://collector:4318",
-            "http://bad host",
-        ] {
+    fn otlp_endpoint_must_be_an_http_or_https_url() {
+        for bad in ["127.0.0.1:4318", "ftp://collector:4318", "http://bad host"] {
             let toml = format!("[log]\notlp_endpoint = {bad:?}\n");
             assert!(Config::from_toml(&toml).is_err(), "{bad} accepted");
         }
         let c = Config::from_toml("[log]\notlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap();
         assert_eq!(c.log.otlp_endpoint, "http://127.0.0.1:4318");
+        let c = Config::from_toml("[log]\notlp_endpoint = \"https://collector:4318\"\n").unwrap();
+        assert_eq!(c.log.otlp_endpoint, "https://collector:4318");
     }
 }

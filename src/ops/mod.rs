@@ -3,6 +3,7 @@
 //! Kept off the public listener so that the hook port can be exposed to telecom partners and
 //! WeChat without exposing internals.
 
+pub mod auth;
 pub mod stats;
 pub mod view;
 
@@ -42,6 +43,8 @@ pub struct OpsState {
     pub prometheus: PrometheusHandle,
     /// Cluster mode: the link to the shared state, for its health.
     pub cluster: Option<Arc<Link>>,
+    /// Credentials required for everything but `/healthz` and `/readyz`.
+    pub auth: auth::OpsAuth,
 }
 
 /// The cluster as `/readyz` and the page show it; `null` for a single instance.
@@ -65,6 +68,10 @@ pub fn router(state: OpsState) -> Router {
         .route("/metrics", get(metrics))
         .route("/ops", get(page))
         .route("/ops/api/stats", get(api_stats))
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require,
+        ))
         .with_state(state)
 }
 
@@ -92,6 +99,7 @@ async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
         "ready": ready,
         "sink": sink.kind(),
         "sink_up": sink.is_ready(),
+        "sink_detail": sink.detail(),
         "spool": spool,
         "dedup_entries": state.pipeline.dedup().len(),
         // Redis down does not make the gateway unready: it serves on local state.
@@ -127,6 +135,7 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
         kind: pipeline.sink().kind(),
         up: pipeline.sink().is_ready(),
         ready: pipeline.is_ready(),
+        detail: pipeline.sink().detail(),
         dedup_entries: pipeline.dedup().len(),
     };
     let spool = pipeline.spool().map(|spool| {

@@ -92,6 +92,7 @@ fn sink() -> SinkState {
         kind: "kafka",
         up: true,
         ready: true,
+        detail: None,
         dedup_entries: 0,
     }
 }

@@ -36,6 +36,8 @@ pub struct SinkState {
     pub up: bool,
     /// A record submitted now can be made durable (what `/readyz` says).
     pub ready: bool,
+    /// Why it is down, in words (e.g. Kafka's TLS or SASL error); `None` while up.
+    pub detail: Option<String>,
     /// Ids in the dedup index.
     pub dedup_entries: usize,
 }
@@ -279,7 +281,11 @@ pub fn sink_problems(sink: &SinkState, spool: Option<&SpoolState>) -> Vec<Proble
         } else {
             ("sink_down", "本地日志不可写", "local journal not writable")
         };
-        problems.push(problem("alarm", code, None, zh.into(), en.into()));
+        let (zh, en) = match &sink.detail {
+            Some(d) => (format!("{zh}（{d}）"), format!("{en} ({d})")),
+            None => (zh.to_string(), en.to_string()),
+        };
+        problems.push(problem("alarm", code, None, zh, en));
     }
     if let Some(spool) = spool {
         let age = spool.oldest_age_s.unwrap_or(0.0);

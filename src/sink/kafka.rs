@@ -13,23 +13,27 @@ use std::time::Duration;
 
 use super::envelope::{Envelope, Topic, Topics};
 use super::error::SinkError;
+use super::kafka_context::GatewayContext;
 use crate::config::KafkaConfig;
 
 /// The producer and what `/readyz` knows about the cluster.
 pub struct KafkaSink {
-    producer: FutureProducer,
+    producer: FutureProducer<GatewayContext>,
+    context: GatewayContext,
     topics: Topics,
     up: Arc<AtomicBool>,
+    probe_error: std::sync::Mutex<Option<String>>,
 }
 
-/// How any client of this gateway reaches the cluster: the brokers and `[kafka.properties]`
-/// (security and the like). The producer and the drain's read-back consumer both start from it.
+/// How any client of this gateway reaches the cluster: the brokers, `[kafka.tls]`,
+/// `[kafka.sasl]` and `[kafka.properties]`. The producer and the drain's read-back consumer both
+/// start from it, so the drain is as secured as the gateway.
 pub fn connection_config(config: &KafkaConfig, bootstrap: &str) -> ClientConfig {
     let mut client = ClientConfig::new();
     client
         .set("bootstrap.servers", bootstrap)
         .set("client.id", "intake-gateway");
-    for (k, v) in &config.properties {
+    for (k, v) in config.security_properties() {
         client.set(k, v);
     }
     client
@@ -48,17 +52,22 @@ impl KafkaSink {
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),
             );
-        // The operator's properties win over the defaults above, as before.
-        for (k, v) in &config.properties {
+        // [kafka.tls], [kafka.sasl], then the raw properties (conflicts were refused at load):
+        // they win over the defaults above.
+        for (k, v) in config.security_properties() {
             client.set(k, v);
         }
-        let producer: FutureProducer = client
-            .create()
+        let context = GatewayContext::default();
+        // A CA, certificate or key librdkafka cannot load fails here: no plaintext fallback.
+        let producer: FutureProducer<GatewayContext> = client
+            .create_with_context(context.clone())
             .map_err(|e| SinkError::Kafka(e.to_string()))?;
         Ok(KafkaSink {
             producer,
+            context,
             topics,
             up: Arc::new(AtomicBool::new(false)),
+            probe_error: std::sync::Mutex::new(None),
         })
     }
 
@@ -104,6 +113,7 @@ impl KafkaSink {
         match delivery.await {
             Ok(Ok(_)) => {
                 self.up.store(true, Ordering::Relaxed);
+                self.context.clear();
                 Ok(())
             }
             Ok(Err((e, _))) => Err(SinkError::Kafka(e.to_string())),
@@ -118,20 +128,44 @@ impl KafkaSink {
         self.up.load(Ordering::Relaxed)
     }
 
+    /// Why the cluster is not reachable, in words (a TLS or authentication error when that is
+    /// the cause); `None` while it is up.
+    pub fn detail(&self) -> Option<String> {
+        if self.is_up() {
+            return None;
+        }
+        self.context
+            .last_error()
+            .or_else(|| self.probe_error.lock().ok().and_then(|e| e.clone()))
+    }
+
     /// Asks the cluster for metadata (at most 3 s) and records whether it answered.
     pub async fn probe(&self) -> bool {
         let producer = self.producer.clone();
-        let reachable = tokio::task::spawn_blocking(move || {
+        let answer = tokio::task::spawn_blocking(move || {
             producer
                 .client()
                 .fetch_metadata(None, Duration::from_secs(3))
-                .is_ok()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or_else(|e| Err(e.to_string()));
+        let reachable = answer.is_ok();
+        if reachable {
+            self.context.clear();
+        }
+        if let Ok(mut last) = self.probe_error.lock() {
+            *last = answer.err();
+        }
         let was = self.up.swap(reachable, Ordering::Relaxed);
         if was != reachable {
-            tracing::warn!(kafka_up = reachable, "kafka reachability changed");
+            match self.detail() {
+                Some(reason) => {
+                    tracing::warn!(kafka_up = reachable, reason = %reason, "kafka reachability changed")
+                }
+                None => tracing::warn!(kafka_up = reachable, "kafka reachability changed"),
+            }
         }
         metrics::gauge!("intake_kafka_up").set(if reachable { 1.0 } else { 0.0 });
         reachable

@@ -7,11 +7,13 @@ mod envelope;
 mod error;
 mod journal;
 mod kafka;
+mod kafka_context;
 
 pub use envelope::{Envelope, Topic, Topics};
 pub use error::SinkError;
 pub use journal::JournalSink;
 pub use kafka::{connection_config, KafkaSink};
+pub use kafka_context::GatewayContext;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,14 @@ impl Sink {
         match self {
             Sink::Kafka(k) => k.is_up(),
             Sink::Journal(j) => j.is_open(),
+        }
+    }
+
+    /// Why the sink is not ready, in words (e.g. Kafka's TLS or SASL error); `None` when up.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Sink::Kafka(k) => k.detail(),
+            Sink::Journal(j) => (!j.is_open()).then(|| "journal not writable".to_string()),
         }
     }
 

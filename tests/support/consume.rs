@@ -23,7 +23,22 @@ pub struct Consumed {
 /// Reads `topic` until `expected` records arrived or `wait` passed, then a little longer to
 /// catch any unexpected extra record (a duplicate would show up there).
 pub fn consume(bootstrap: &str, topic: &str, expected: usize, wait: Duration) -> Vec<Consumed> {
-    let consumer: BaseConsumer = ClientConfig::new()
+    consume_with(&[], bootstrap, topic, expected, wait)
+}
+
+/// [`consume`] over a secured connection: `props` are extra client properties (TLS, SASL).
+pub fn consume_with(
+    props: &[(String, String)],
+    bootstrap: &str,
+    topic: &str,
+    expected: usize,
+    wait: Duration,
+) -> Vec<Consumed> {
+    let mut config = ClientConfig::new();
+    for (k, v) in props {
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "intake-tests")
         .set("enable.auto.commit", "false")

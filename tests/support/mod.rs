@@ -5,13 +5,14 @@ pub mod broker;
 pub mod cluster;
 pub mod consume;
 pub mod schema;
+pub mod tls;
 
 use intake_gateway::{Config, Gateway};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use broker::{broker, DedicatedBroker};
-pub use consume::{consume, Consumed};
+pub use consume::{consume, consume_with, Consumed};
 pub use schema::{
     assert_valid, assert_valid_dead_letter, assert_valid_event, assert_valid_request,
 };

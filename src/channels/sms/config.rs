@@ -69,7 +69,7 @@ pub struct SmsProviderConfig {
     /// jasmin, generic; kannel through its `sendsms` CGI instead of the reply body). A URL
     /// template with `{to}` (E.164), `{to_national}` (without +86), `{text}` and `{tracking_no}`,
     /// each percent-encoded. A secret: it usually carries the send account's password.
-    /// Only `http://` (this build of reqwest has no TLS): an internal SMS service or gateway.
+    /// `https://` (verified; extra CAs in `outbound.ca_file`) or `http://` for an internal one.
     #[serde(default)]
     pub receipt_url: Option<Secret>,
     /// `GET` (default) or `POST`.
@@ -180,11 +180,8 @@ fn check_receipt_sending(c: &SmsProviderConfig) -> Result<(), String> {
         .iter()
         .fold(url.expose().to_string(), |u, p| u.replace(p, "x"));
     match reqwest::Url::parse(&sample) {
-        Ok(u) if u.scheme() == "http" && u.host_str().is_some() => {}
-        Ok(u) if u.scheme() == "https" => {
-            return Err("receipt_url: https is not supported by this build (reqwest without TLS); use an http:// internal endpoint".into());
-        }
-        _ => return Err("receipt_url is not an http:// URL".into()),
+        Ok(u) if ["http", "https"].contains(&u.scheme()) && u.host_str().is_some() => {}
+        _ => return Err("receipt_url is not an http:// or https:// URL".into()),
     }
     if c.receipt_body.is_some() && c.receipt_method != ReceiptMethod::Post {
         return Err("receipt_body needs receipt_method = \"POST\"".into());

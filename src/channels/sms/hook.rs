@@ -21,6 +21,7 @@ use super::reassembly::{complete, part_id, publish, Admitted, Waiting};
 use super::receipts::{Receipt, ReceiptSender};
 use crate::cluster::groups::{Added, Groups};
 use crate::hook::{body, ApiError, HeaderView, Hook, Shared};
+use crate::outbound::Outbound;
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
@@ -43,15 +44,16 @@ pub struct SmsChannel {
 
 impl SmsChannel {
     /// Opens the parts store in `parts_dir` (replaying what waited before a restart) and starts
-    /// the receipt sender.
+    /// the receipt sender (its HTTPS trust from `outbound`).
     pub fn open(
         shared: Shared,
         config: Arc<SmsChannelConfig>,
         parts_dir: &FsPath,
         shared_parts: Option<Arc<Groups>>,
+        outbound: Outbound,
     ) -> std::io::Result<Self> {
         let parts = Arc::new(PartStore::open(parts_dir)?);
-        let receipts = Arc::new(ReceiptSender::start(&config));
+        let receipts = Arc::new(ReceiptSender::start(&config, outbound));
         Ok(SmsChannel {
             shared,
             config,

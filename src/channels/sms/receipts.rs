@@ -5,8 +5,8 @@
 //! acknowledgement. Receipts are held in memory only: a receipt still queued or retrying when
 //! the gateway stops (or crashes) is lost, and the citizen gets no SMS for that request.
 //!
-//! reqwest is built without TLS here, so `receipt_url` is plain `http://`: an internal SMS
-//! service or an SMS gateway on the hotline's own network.
+//! `receipt_url` may be `https://` (verified against the system's store and `outbound.ca_file`)
+//! or `http://` for an SMS gateway on the hotline's own network.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ pub struct ReceiptSender {
 
 impl ReceiptSender {
     /// A sender for every provider that sends receipts over HTTP; spawns its task.
-    pub fn start(sms: &SmsChannelConfig) -> Self {
+    pub fn start(sms: &SmsChannelConfig, outbound: crate::outbound::Outbound) -> Self {
         metrics::describe_counter!("intake_receipts_total", "SMS receipts: sent|failed|dropped");
         let targets: Arc<HashMap<String, Target>> = (sms.providers)
             .iter()
@@ -74,7 +74,7 @@ impl ReceiptSender {
             .into();
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(rx, targets.clone(), stopped));
+        let task = tokio::spawn(run(rx, targets.clone(), stopped, outbound));
         ReceiptSender {
             queue,
             targets,
@@ -134,8 +134,10 @@ async fn run(
     mut rx: mpsc::Receiver<Receipt>,
     targets: Arc<HashMap<String, Target>>,
     mut stopped: watch::Receiver<bool>,
+    outbound: crate::outbound::Outbound,
 ) {
-    let built = client().inspect_err(|e| tracing::error!(error = %e, "receipt client not built"));
+    let built =
+        client(&outbound).inspect_err(|e| tracing::error!(error = %e, "receipt client not built"));
     let Ok(client) = built else { return };
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
     let mut sending = JoinSet::new();
@@ -173,8 +175,9 @@ async fn run(
 
 /// No redirects at all: the URL and headers carry credentials and the citizen's number, which
 /// must not follow a redirect elsewhere. A 3xx counts as a refusal.
-fn client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+fn client(outbound: &crate::outbound::Outbound) -> reqwest::Result<reqwest::Client> {
+    outbound
+        .builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -198,7 +201,7 @@ async fn deliver(client: &reqwest::Client, target: &Target, r: &Receipt) {
             Err(_) => true,
         };
         let status = outcome.as_ref().map(|s| s.as_u16()).unwrap_or(0);
-        let error = outcome.as_ref().err().map(|e| e.to_string());
+        let error = outcome.as_ref().err().map(crate::outbound::describe);
         tracing::warn!(provider = %r.provider, request_id = %r.request_id, tracking_no = %r.tracking_no, attempt, status, error, "receipt not sent");
         if !retry || attempt == MAX_ATTEMPTS {
             break;
