@@ -9,6 +9,7 @@ pub mod calls;
 pub mod config;
 pub mod dedup;
 pub mod http;
+pub mod import;
 pub mod local_log;
 pub mod ops;
 pub mod otel;
