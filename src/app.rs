@@ -145,6 +145,12 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         pipeline.clone(),
         config.channels.sms.reassembly_timeout,
     ));
+    upkeep.extend(crate::pull::spawn_all(
+        &config,
+        pipeline.clone(),
+        &data_dir,
+        stopped.clone(),
+    ));
     let receipts = Arc::new(ReceiptSender::start(&config.channels.sms));
     let hooks = http::router(AppState::new(
         config.clone(),

@@ -14,6 +14,7 @@ pub mod local_log;
 pub mod ops;
 pub mod otel;
 pub mod pipeline;
+pub mod pull;
 pub mod reassembly;
 pub mod receipts;
 pub mod sink;

@@ -72,6 +72,8 @@ pub struct WebPartnerConfig {
     pub timestamp_tolerance: Duration,
     /// Most posts in one batch.
     pub max_posts: usize,
+    /// Pull mode: poll this partner's feed (see `crate::pull`).
+    pub pull: Option<crate::pull::PullConfig>,
 }
 
 impl Default for WebPartnerConfig {
@@ -80,6 +82,7 @@ impl Default for WebPartnerConfig {
             secret: None,
             timestamp_tolerance: Duration::from_secs(300),
             max_posts: 500,
+            pull: None,
         }
     }
 }

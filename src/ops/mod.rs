@@ -79,6 +79,7 @@ async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
         "sink_up": sink.is_ready(),
         "spool": spool,
         "dedup_entries": state.pipeline.dedup().len(),
+        "feeds": crate::pull::health::snapshot(),
     });
     (status, Json(body))
 }
