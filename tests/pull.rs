@@ -196,6 +196,20 @@ async fn a_flaky_paging_feed_lands_every_item_once_and_dead_letters_the_rejected
     let health = &ready["feeds"]["feed-a"];
     assert!(health["last_success"].is_i64(), "{ready}");
     assert_eq!(health["items_last_page"], 0, "caught up: {ready}");
+    let stats: Value = app
+        .client
+        .get(format!("{}/ops/api/stats", app.ops))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stats["feeds"]["feed-a"]["last_success"].is_i64(),
+        "the ops page's feed row: {}",
+        stats["feeds"]
+    );
     let metrics = app.metrics().await;
     for name in [
         "intake_pull_last_success_timestamp_seconds{feed=\"feed-a\"}",

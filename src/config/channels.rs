@@ -25,8 +25,11 @@ pub struct ChannelsConfig {
 
 impl ChannelsConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
-        for name in self.web.partners.keys() {
+        for (name, partner) in &self.web.partners {
             check_name("channels.web.partners", name)?;
+            if let Some(pull) = &partner.pull {
+                pull.validate(name, partner.max_posts)?;
+            }
         }
         self.sms.validate()?;
         for name in self.call.sources.keys() {

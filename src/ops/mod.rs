@@ -127,6 +127,7 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
         }
     });
     let views = stats::collector().view_at(now);
-    let body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
+    let mut body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
+    body["feeds"] = json!(crate::pull::health::snapshot());
     ([(header::CACHE_CONTROL, "no-store")], Json(body))
 }
