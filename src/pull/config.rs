@@ -83,3 +83,36 @@ impl PullConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_shapes_parse_with_defaults_and_bad_ones_are_refused() {
+        let c: PullConfig =
+            toml::from_str("url = \"https://feed.example.cn/x\"\nauth = { bearer = \"T\" }\n")
+                .unwrap();
+        assert_eq!(c.interval, Duration::from_secs(30));
+        assert_eq!((c.cursor_param.as_str(), c.page_size), ("cursor", 100));
+        assert!(matches!(c.auth, PullAuth::Bearer(ref s) if s.expose() == "T"));
+        assert_eq!(c.validate("p", 500), Ok(()));
+        let c: PullConfig = toml::from_str(
+            "url = \"ftp://x\"\nauth = { hmac = \"S\" }\ninterval = \"5s\"\npage_size = 10\n",
+        )
+        .unwrap();
+        assert!(c.validate("p", 500).unwrap_err().contains("http(s)"));
+        assert!(
+            toml::from_str::<PullConfig>("url = \"https://x\"\nauth = { basic = \"S\" }\n")
+                .is_err()
+        );
+        assert!(toml::from_str::<PullConfig>(
+            "url = \"https://x\"\nauth = { bearer = \"S\" }\nsurprise = 1\n"
+        )
+        .is_err());
+        let big: PullConfig =
+            toml::from_str("url = \"https://x\"\nauth = { bearer = \"S\" }\npage_size = 600\n")
+                .unwrap();
+        assert!(big.validate("p", 500).unwrap_err().contains("page_size"));
+    }
+}

@@ -97,3 +97,24 @@ pub async fn fetch(
         .map_err(|_| FetchError::Network("body interrupted"))?;
     serde_json::from_slice(&body).map_err(|_| FetchError::Body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_call_has_no_cursor_and_later_ones_carry_it_encoded() {
+        let cfg: PullConfig = toml::from_str(
+            "url = \"https://feed.example.cn/api/feed?token=1\"\nauth = { bearer = \"T\" }\ncursor_param = \"after\"\npage_size = 50\n",
+        )
+        .unwrap();
+        assert_eq!(
+            target(&cfg, None).unwrap().as_str(),
+            "https://feed.example.cn/api/feed?token=1&limit=50"
+        );
+        assert_eq!(
+            target(&cfg, Some("a b&c")).unwrap().query(),
+            Some("token=1&after=a+b%26c&limit=50")
+        );
+    }
+}
