@@ -75,10 +75,20 @@ pub fn read(
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(bytes, format, encoding)
+}
+
+/// Parses a file's bytes: whole-file errors as `Err`, row errors inside the table.
+pub fn parse(bytes: Vec<u8>, format: Format, encoding: Encoding) -> Result<Table, String> {
     match format {
         Format::Csv => csv_table(&decode(&bytes, encoding)?),
         Format::Jsonl => jsonl_table(&decode(&bytes, Encoding::Utf8)?),
-        Format::Xlsx => xlsx_table(bytes),
+        // A workbook is a zip of XML from anywhere: whatever the reader makes of a malformed
+        // one must end as this file's error, not as a crash of the whole import.
+        Format::Xlsx => {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| xlsx_table(bytes)))
+                .unwrap_or_else(|_| Err("the workbook is damaged and cannot be read".into()))
+        }
     }
 }
 
@@ -251,6 +261,28 @@ fn text_of(c: &Data) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_file_makes_the_readers_or_the_mapping_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), text in "\\PC{0,200}") {
+            let mapping = crate::import::mapping::Mapping::default_in(chrono_tz::Asia::Shanghai);
+            for input in [bytes.clone(), text.clone().into_bytes(), format!("编号,内容,办理时限\n{text}").into_bytes()] {
+                for format in [Format::Csv, Format::Jsonl, Format::Xlsx] {
+                    for encoding in [Encoding::Auto, Encoding::Utf8, Encoding::Gbk] {
+                        if let Ok(table) = parse(input.clone(), format, encoding) {
+                            let _ = mapping.check_headers(&table.headers);
+                            for (_, row) in table.rows {
+                                if let Ok(cells) = row {
+                                    let _ = mapping.post(&cells);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn encodings_are_detected_or_refused() {
