@@ -12,7 +12,8 @@ pub struct FeedHealth {
     pub last_success: Option<i64>,
     /// Unix seconds when the feed was last seen caught up (an empty page).
     pub caught_up_at: Option<i64>,
-    /// Seconds since the feed was last caught up (0 while caught up).
+    /// Seconds since the feed was last caught up (0 while caught up, and before it first was:
+    /// then `caught_up_at` is null).
     pub lag_seconds: i64,
     /// Failed fetches in a row.
     pub consecutive_failures: u32,
