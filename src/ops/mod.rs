@@ -128,6 +128,18 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
     });
     let views = stats::collector().view_at(now);
     let mut body = view::document(now, &views, &sink, spool.as_ref(), started_ms());
-    body["feeds"] = json!(crate::pull::health::snapshot());
+    let feeds = crate::pull::health::snapshot();
+    if let Some(problems) = body["problems"].as_array_mut() {
+        // A pulled feed that keeps failing is as much a problem as a silent channel.
+        for (name, f) in feeds.iter().filter(|(_, f)| f.consecutive_failures > 0) {
+            let level = if f.circuit_open { "alarm" } else { "warn" };
+            problems.push(
+                json!({"level": level, "code": "feed_failing", "channel": "web",
+                "zh": format!("拉取 {name} 连续失败 {} 次", f.consecutive_failures),
+                "en": format!("feed {name}: {} failures in a row", f.consecutive_failures)}),
+            );
+        }
+    }
+    body["feeds"] = json!(feeds);
     ([(header::CACHE_CONTROL, "no-store")], Json(body))
 }
