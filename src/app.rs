@@ -12,6 +12,7 @@ use crate::channels::sms::receipts::ReceiptSender;
 use crate::channels::sms::{self, SmsChannel};
 use crate::cluster::calls::SharedCalls;
 use crate::cluster::groups::Groups;
+use crate::cluster::leases::Leases;
 use crate::cluster::markers::Markers;
 use crate::cluster::Link;
 use crate::config::Config;
@@ -194,6 +195,15 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     });
     let outbound = crate::outbound::Outbound::load(&config.outbound)
         .map_err(|e| StartError::Tls(e.to_string()))?;
+    let leases = (cluster.as_ref()).map(|link| Arc::new(Leases::new(link.clone())));
+    upkeep.extend(crate::channels::web::pull::spawn_all(
+        &config,
+        pipeline.clone(),
+        &data_dir,
+        stopped.clone(),
+        &outbound,
+        leases,
+    ));
     let sms = SmsChannel::open(
         shared.clone(),
         Arc::new(config.channels.sms.clone()),

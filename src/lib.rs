@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod dedup;
 pub mod hook;
+pub mod import;
 pub mod local_log;
 pub mod ops;
 pub mod otel;

@@ -1,4 +1,4 @@
-//! The `intake-gateway` command: `serve` (the default) and `check-config`.
+//! The `intake-gateway` command: `serve` (the default), `check-config`, `spool` and `import`.
 
 use clap::{Parser, Subcommand};
 use intake_gateway::Config;
@@ -30,6 +30,8 @@ enum Command {
         #[command(subcommand)]
         action: SpoolAction,
     },
+    /// Submit a CSV, JSON Lines or XLSX file of requests to the running gateway as a partner.
+    Import(intake_gateway::import::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +56,11 @@ enum SpoolAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An import talks to a running gateway over HTTP; it needs none of this host's configuration.
+    let command = match cli.command {
+        Some(Command::Import(args)) => return intake_gateway::import::run(args),
+        other => other,
+    };
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -70,11 +77,11 @@ fn main() -> ExitCode {
                 data_dir: Some(dir),
                 ..
             },
-    }) = &cli.command
+    }) = &command
     {
         config.storage.data_dir = dir.clone();
     }
-    match cli.command.unwrap_or(Command::Serve) {
+    match command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             print!("{}", config.redacted_toml());
             eprintln!("configuration OK");
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         Command::Spool {
             action: SpoolAction::Drain { timeout, .. },
         } => intake_gateway::spool_cli::drain(config, timeout),
+        Command::Import(_) => unreachable!("handled before the configuration is loaded"),
     }
 }
 

@@ -20,6 +20,41 @@ fn every_channel_has_a_valid_example() {
     }
 }
 
+#[test]
+fn every_example_is_valid() {
+    let mut count = 0;
+    for file in std::fs::read_dir(repo().join("schemas/examples")).unwrap() {
+        assert_valid_request(&read(&file.unwrap().path()));
+        count += 1;
+    }
+    assert!(count >= 6, "only {count} examples");
+}
+
+#[test]
+fn a_transfer_needs_no_moderation() {
+    let mut example = read(&repo().join("schemas/examples/web.json"));
+    example.as_object_mut().unwrap().remove("moderation");
+    assert_valid_request(&example);
+}
+
+#[test]
+#[should_panic(expected = "does not match the schema")]
+fn the_schema_rejects_a_plain_web_post_without_moderation() {
+    let mut example = read(&repo().join("schemas/examples/web.json"));
+    let map = example.as_object_mut().unwrap();
+    map.remove("moderation");
+    map.remove("transfer");
+    assert_valid_request(&example);
+}
+
+#[test]
+#[should_panic(expected = "does not match the schema")]
+fn the_schema_rejects_an_unmoderated_radio_item() {
+    let mut example = read(&repo().join("schemas/examples/radio_call_in.json"));
+    example.as_object_mut().unwrap().remove("moderation");
+    assert_valid_request(&example);
+}
+
 /// Golden expectations of every adapter: records wherever they appear in the expected files.
 #[test]
 fn every_adapter_golden_record_is_valid() {

@@ -27,6 +27,14 @@ impl RequestId {
         RequestId(Uuid::new_v5(&namespace(), name.as_bytes()))
     }
 
+    /// The id of a ticket transferred from another platform: UUIDv5 over
+    /// `transfer/{platform}/{original_id}`, independent of who delivered it and under which post id.
+    /// (`transfer` is no channel name, so these names never meet those of [`RequestId::derive`].)
+    pub fn for_transfer(platform: &str, original_id: &str) -> Self {
+        let name = format!("transfer/{platform}/{original_id}");
+        RequestId(Uuid::new_v5(&namespace(), name.as_bytes()))
+    }
+
     /// Wraps an id read back from storage.
     pub fn from_uuid(uuid: Uuid) -> Self {
         RequestId(uuid)
@@ -151,6 +159,15 @@ mod tests {
             RequestId::derive(Channel::Web, "web:baixing", "p-1").to_string()
         );
         assert_ne!(a, RequestId::derive(Channel::Radio, "web:baixing", "p-1"));
+    }
+
+    #[test]
+    fn transfer_ids_ignore_the_deliverer() {
+        let a = RequestId::for_transfer("state_council", "GWY-1");
+        assert_eq!(a, RequestId::for_transfer("state_council", "GWY-1"));
+        assert_ne!(a, RequestId::for_transfer("people_daily", "GWY-1"));
+        assert_ne!(a, RequestId::derive(Channel::Web, "state_council", "GWY-1"));
+        assert_eq!(a.as_uuid().get_version_num(), 5);
     }
 
     #[test]

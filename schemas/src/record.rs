@@ -68,7 +68,8 @@ pub struct IntakeRequest {
     /// Phone channel only: the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call: Option<CallInfo>,
-    /// Web and radio only: who approved the item and where it was shown.
+    /// Web and radio only: who approved the item and where it was shown. Required on radio and on
+    /// web posts, except on transfers, which come from an official platform, not a moderated board.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Moderation>,
     /// Web only: an item transferred from another platform (mayor's mailbox, State Council...).
@@ -105,6 +106,22 @@ impl IntakeRequest {
             transfer: None,
             raw,
             trace_id,
+        }
+    }
+
+    /// Attaches a transfer block and re-keys the record by the transferred ticket, so the same
+    /// ticket delivered twice (re-sent, or once pushed and once imported) is one request.
+    pub fn set_transfer(&mut self, transfer: Transfer) {
+        self.request_id = transfer.request_id();
+        self.tracking_no = self.request_id.tracking_no();
+        self.transfer = Some(transfer);
+    }
+
+    /// The id this record must have: from its transfer when it has one, else from its source.
+    pub fn expected_request_id(&self) -> RequestId {
+        match &self.transfer {
+            Some(t) => t.request_id(),
+            None => RequestId::derive(self.channel, &self.source.system, &self.source.message_id),
         }
     }
 
@@ -343,6 +360,15 @@ pub struct Program {
     /// When the message was aired.
     #[serde(default, serialize_with = "opt_rfc3339_millis")]
     pub aired_at: Option<DateTime<Utc>>,
+    /// The episode (期/集) of the programme, as the station names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode: Option<String>,
+    /// The segment (环节/板块) within the episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// True when the listener called in live; the citizen's contact is then the caller's phone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live_call: bool,
 }
 
 /// The `transfer` block: an item another platform handed over to 12345.
@@ -359,6 +385,45 @@ pub struct Transfer {
     /// A link to the item there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The reply due date the sender set (办理时限); the platform must report back by then.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339_millis"
+    )]
+    pub deadline: Option<DateTime<Utc>>,
+    /// The sender's instructions (批示/转办意见).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// How and where to report the result (a URL, a mailbox, a platform's reply channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// The item's title on the sending platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_title: Option<String>,
+    /// When the sending platform first received the item from the citizen.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339_millis"
+    )]
+    pub original_received_at: Option<DateTime<Utc>>,
+}
+
+impl Transfer {
+    /// The platform names the gateway knows; any other configured name is accepted too.
+    pub const KNOWN_PLATFORMS: [&'static str; 4] = [
+        "mayor_mailbox",
+        "provincial_hotline",
+        "state_council",
+        "people_daily",
+    ];
+
+    /// The request id of this transfer: the same ticket is one request, whoever delivers it
+    /// and however often (see [`RequestId::for_transfer`]).
+    pub fn request_id(&self) -> RequestId {
+        RequestId::for_transfer(&self.platform, &self.original_id)
+    }
 }
 
 /// How `raw.body` is written.

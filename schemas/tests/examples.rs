@@ -141,11 +141,49 @@ fn web() -> IntakeRequest {
         board: Some("市长信箱转办".into()),
         program: None,
     });
-    r.transfer = Some(Transfer {
+    r.set_transfer(Transfer {
         platform: "mayor_mailbox".into(),
         original_id: "MB-2026-1123-008".into(),
         transferred_at: Some(at("2026-11-23T09:58:00Z")),
         url: None,
+        deadline: Some(at("2026-11-30T09:00:00Z")),
+        instructions: Some("请图们市城管局核实并于时限内答复。".into()),
+        reply_to: Some("https://mailbox.example.cn/reply/MB-2026-1123-008".into()),
+        original_title: Some("关于江边健身器材的建议".into()),
+        original_received_at: Some(at("2026-11-22T20:15:00Z")),
+    });
+    r
+}
+
+fn radio_call_in() -> IntakeRequest {
+    let raw = RawPayload::capture(
+        Some("application/json"),
+        br#"{"id":"r-7","kind":"radio","caller":{"phone":"13943312345"}}"#,
+    );
+    let mut r = IntakeRequest::new(
+        Channel::Radio,
+        source("web:baixing", "r-7", None, Some("2026-11-24T01:12:00Z")),
+        at("2026-11-24T01:20:00.000Z"),
+        raw,
+        TRACE.into(),
+    );
+    r.citizen = Citizen {
+        contact_kind: ContactKind::Phone,
+        contact: Some("+8613943312345".into()),
+        name: Some("金女士".into()),
+    };
+    r.content = Content::text("延吉市公园路路灯连续一周不亮。");
+    r.moderation = Some(Moderation {
+        moderator: "host-kim".into(),
+        approved_at: at("2026-11-24T01:15:00Z"),
+        board: None,
+        program: Some(Program {
+            name: "百姓热线".into(),
+            aired_at: Some(at("2026-11-24T01:00:00Z")),
+            episode: Some("2026-11-24".into()),
+            segment: Some("听众来电".into()),
+            live_call: true,
+        }),
     });
     r
 }
@@ -172,6 +210,9 @@ fn radio() -> IntakeRequest {
         program: Some(Program {
             name: "百姓热线".into(),
             aired_at: Some(at("2026-11-24T01:00:00Z")),
+            episode: None,
+            segment: None,
+            live_call: false,
         }),
     });
     r
@@ -186,6 +227,7 @@ fn examples_match_the_types() {
         ("wechat", wechat()),
         ("web", web()),
         ("radio", radio()),
+        ("radio_call_in", radio_call_in()),
     ] {
         let path = dir.join(format!("{name}.json"));
         let json = serde_json::to_string_pretty(&record).unwrap() + "\n";
@@ -196,10 +238,7 @@ fn examples_match_the_types() {
             .unwrap_or_else(|_| panic!("{name}: run with UPDATE_GOLDEN=1"));
         assert_eq!(stored, json, "{} differs from the types", path.display());
         let back: IntakeRequest = serde_json::from_str(&stored).unwrap();
-        assert_eq!(
-            back.request_id,
-            RequestId::derive(back.channel, &back.source.system, &back.source.message_id)
-        );
+        assert_eq!(back.request_id, back.expected_request_id());
         assert_eq!(back.tracking_no, back.request_id.tracking_no());
     }
 }

@@ -8,6 +8,7 @@
 pub mod calls;
 pub mod config;
 pub mod groups;
+pub mod leases;
 pub mod link;
 pub mod markers;
 

@@ -104,6 +104,7 @@ async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
         "dedup_entries": state.pipeline.dedup().len(),
         // Redis down does not make the gateway unready: it serves on local state.
         "cluster": cluster_state(state.cluster.as_ref()),
+        "feeds": crate::channels::web::pull::health::snapshot(),
     });
     (status, Json(body))
 }
@@ -156,5 +157,18 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
     if let Some(doc) = body.as_object_mut() {
         doc.insert("cluster".into(), cluster_state(state.cluster.as_ref()));
     }
+    let feeds = crate::channels::web::pull::health::snapshot();
+    if let Some(problems) = body["problems"].as_array_mut() {
+        // A pulled feed that keeps failing is as much a problem as a silent channel.
+        for (name, f) in feeds.iter().filter(|(_, f)| f.consecutive_failures > 0) {
+            let level = if f.circuit_open { "alarm" } else { "warn" };
+            problems.push(
+                json!({"level": level, "code": "feed_failing", "channel": "web",
+                "zh": format!("拉取 {name} 连续失败 {} 次", f.consecutive_failures),
+                "en": format!("feed {name}: {} failures in a row", f.consecutive_failures)}),
+            );
+        }
+    }
+    body["feeds"] = json!(feeds);
     ([(header::CACHE_CONTROL, "no-store")], Json(body))
 }

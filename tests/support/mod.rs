@@ -201,6 +201,11 @@ impl TestApp {
         next
     }
 
+    /// Keeps `data` (from [`test_config`]) alive as long as this gateway and its restarts.
+    pub fn keep_data(&mut self, data: tempfile::TempDir) {
+        self._data = Some(data);
+    }
+
     /// The data dir.
     pub fn data_dir(&self) -> &Path {
         &self.config.storage.data_dir

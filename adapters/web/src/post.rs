@@ -48,7 +48,15 @@ struct Post {
     #[serde(default)]
     attachments: Vec<AttachmentIn>,
     program: Option<ProgramIn>,
+    caller: Option<CallerIn>,
     transfer: Option<TransferIn>,
+}
+
+/// A listener who called in live to the radio programme.
+#[derive(Deserialize)]
+struct CallerIn {
+    phone: Option<String>,
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +83,8 @@ struct AttachmentIn {
 struct ProgramIn {
     name: String,
     aired_at: Option<String>,
+    episode: Option<String>,
+    segment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +93,11 @@ struct TransferIn {
     original_id: PostId,
     transferred_at: Option<String>,
     url: Option<String>,
+    deadline: Option<String>,
+    instructions: Option<String>,
+    reply_to: Option<String>,
+    original_title: Option<String>,
+    original_received_at: Option<String>,
 }
 
 /// Parses the batch. Only a body that is not `{"posts": [...]}` fails as a whole.
@@ -194,15 +209,14 @@ fn build(
     if body.trim().is_empty() {
         return Err("body is required and must not be empty".into());
     }
-    let moderation = post
-        .moderation
-        .ok_or("moderation is required: only approved posts may be pushed")?;
-    let moderator = moderation
-        .moderator
-        .filter(|m| !m.trim().is_empty())
-        .ok_or("moderation.moderator is required")?;
-    let approved_at = time(moderation.approved_at.as_deref(), "moderation.approved_at")?
-        .ok_or("moderation.approved_at is required")?;
+    // A transfer comes from an official platform, not from the partner's moderated board.
+    let moderation = match (post.moderation, post.transfer.is_some()) {
+        (Some(m), _) => Some(moderation(m)?),
+        (None, true) => None,
+        (None, false) => {
+            return Err("moderation is required: only approved posts may be pushed".into())
+        }
+    };
     let source = Source {
         system: format!("web:{}", partner.name),
         message_id: id.to_string(),
@@ -217,7 +231,12 @@ fn build(
         raw_payload,
         inbound.trace_id.to_string(),
     );
-    request.citizen = citizen(post.author);
+    let live_call = post.caller.is_some();
+    request.citizen = match post.caller {
+        Some(c) if channel == Channel::Radio => caller(c, post.author)?,
+        Some(_) => return Err("caller is only allowed on radio posts".into()),
+        None => citizen(post.author),
+    };
     request.content = Content::text(body);
     request.content.title = post.title.filter(|t| !t.trim().is_empty());
     request.content.location = post.location.map(checked_location).transpose()?;
@@ -230,27 +249,93 @@ fn build(
         Some(p) if channel == Channel::Radio => Some(Program {
             name: p.name,
             aired_at: time(p.aired_at.as_deref(), "program.aired_at")?,
+            episode: non_empty(p.episode),
+            segment: non_empty(p.segment),
+            live_call,
         }),
         Some(_) => return Err("program is only allowed on radio posts".into()),
         None => None,
     };
-    request.moderation = Some(Moderation {
+    request.moderation = moderation.map(|(moderator, approved_at)| Moderation {
         moderator,
         approved_at,
         board: post.board,
         program,
     });
-    request.transfer = match post.transfer {
-        Some(t) if channel == Channel::Web => Some(Transfer {
-            platform: t.platform,
-            original_id: t.original_id.text(),
-            transferred_at: time(t.transferred_at.as_deref(), "transfer.transferred_at")?,
-            url: t.url,
-        }),
+    match post.transfer {
+        Some(t) if channel == Channel::Web => request.set_transfer(transfer(t)?),
         Some(_) => return Err("transfer is only allowed on web posts".into()),
-        None => None,
-    };
+        None => {}
+    }
     Ok(request)
+}
+
+fn moderation(m: ModerationIn) -> Result<(String, DateTime<Utc>), String> {
+    let moderator = m
+        .moderator
+        .filter(|m| !m.trim().is_empty())
+        .ok_or("moderation.moderator is required")?;
+    let approved_at = time(m.approved_at.as_deref(), "moderation.approved_at")?
+        .ok_or("moderation.approved_at is required")?;
+    Ok((moderator, approved_at))
+}
+
+/// The longest platform name; names are identifiers, not descriptions.
+const MAX_PLATFORM: usize = 64;
+
+fn transfer(t: TransferIn) -> Result<Transfer, String> {
+    // Any name of the identifier shape is allowed: besides the four known platforms, an office
+    // may forward from a platform of its own, and that name becomes part of the request id.
+    if t.platform.is_empty()
+        || t.platform.len() > MAX_PLATFORM
+        || !t
+            .platform
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "transfer.platform {:?} is not a platform name (lowercase letters, digits, _ and -; known: {})",
+            truncate(&t.platform),
+            Transfer::KNOWN_PLATFORMS.join(", ")
+        ));
+    }
+    let original_id = t.original_id.text();
+    if original_id.trim().is_empty() {
+        return Err("transfer.original_id is required".into());
+    }
+    Ok(Transfer {
+        platform: t.platform,
+        original_id,
+        transferred_at: time(t.transferred_at.as_deref(), "transfer.transferred_at")?,
+        url: t.url,
+        deadline: time(t.deadline.as_deref(), "transfer.deadline")?,
+        instructions: non_empty(t.instructions),
+        reply_to: non_empty(t.reply_to),
+        original_title: non_empty(t.original_title),
+        original_received_at: time(
+            t.original_received_at.as_deref(),
+            "transfer.original_received_at",
+        )?,
+    })
+}
+
+/// A live caller is reachable at the number they called from, whatever the author block says.
+fn caller(c: CallerIn, author: Option<Author>) -> Result<Citizen, String> {
+    let number = c
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .ok_or("caller.phone is required when a caller is given")?;
+    let number = phone::normalize(number)
+        .filter(|n| n.starts_with('+'))
+        .ok_or("caller.phone is not a phone number that can be called back")?;
+    let mut citizen = Citizen::reachable(ContactKind::Phone, number);
+    citizen.name = non_empty(c.name).or_else(|| author.and_then(|a| non_empty(a.name)));
+    Ok(citizen)
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
 }
 
 fn citizen(author: Option<Author>) -> Citizen {

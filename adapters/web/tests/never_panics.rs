@@ -38,6 +38,14 @@ proptest! {
             "posted_at": at, "moderation": {"moderator": "m", "approved_at": at}, "author": {"phone": at}}]});
         signed(post.to_string().as_bytes());
     }
+
+    #[test]
+    fn arbitrary_transfers_and_callers(platform in "\\PC{0,70}", original in any::<Option<String>>(), at in "\\PC{0,30}", phone in "\\PC{0,20}", kind in "(web|radio)") {
+        let post = serde_json::json!({"posts": [{"id": "1", "kind": kind, "body": "b",
+            "transfer": {"platform": platform, "original_id": original, "deadline": at, "original_received_at": at, "instructions": at},
+            "caller": {"phone": phone, "name": at}, "program": {"name": "p", "episode": at, "segment": at, "aired_at": at}}]});
+        signed(post.to_string().as_bytes());
+    }
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub struct WebPartnerConfig {
     pub timestamp_tolerance: Duration,
     /// Most posts in one batch.
     pub max_posts: usize,
+    /// Pull mode: poll this partner's feed (see `crate::channels::web::pull`).
+    pub pull: Option<crate::channels::web::pull::PullConfig>,
 }
 
 impl Default for WebPartnerConfig {
@@ -37,6 +39,7 @@ impl Default for WebPartnerConfig {
             secret: None,
             timestamp_tolerance: Duration::from_secs(300),
             max_posts: 500,
+            pull: None,
         }
     }
 }
@@ -44,8 +47,11 @@ impl Default for WebPartnerConfig {
 impl WebChannelConfig {
     /// Why this section cannot work, if it cannot.
     pub fn validate(&self) -> Result<(), String> {
-        for name in self.partners.keys() {
+        for (name, partner) in &self.partners {
             check_name("channels.web.partners", name)?;
+            if let Some(pull) = &partner.pull {
+                pull.validate(name, partner.max_posts)?;
+            }
         }
         Ok(())
     }

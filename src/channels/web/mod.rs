@@ -1,6 +1,7 @@
 //! The media partner's web-board and radio posts: `POST /hooks/web/{partner}`.
 
 pub mod config;
+pub mod pull;
 mod push;
 
 pub use config::{WebChannelConfig, WebPartnerConfig};

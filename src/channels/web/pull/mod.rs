@@ -1,0 +1,288 @@
+//! Pull mode: for a partner that cannot push, a background task per feed fetches pages of posts
+//! after the last cursor and submits each post through the same pipeline as a push.
+//!
+//! Durability order: every item of a page (request or dead letter) is durable before the cursor
+//! moves past it, and the cursor is fsynced; a crash re-reads at most one page and dedup makes
+//! that harmless. Fetches time out, are retried with jittered backoff, and a circuit breaker stops
+//! hammering a feed that keeps failing.
+
+pub mod config;
+pub mod cursor;
+pub mod feed;
+pub mod health;
+pub mod lease;
+
+pub use config::{PullAuth, PullConfig};
+pub use lease::FeedLease;
+
+use intake_schema::{Channel, DeadLetter, RawPayload};
+use rand::Rng;
+use serde_json::value::RawValue;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::cluster::leases::Leases;
+use crate::config::Config;
+use crate::outbound::Outbound;
+use crate::pipeline::Pipeline;
+use crate::sink::Envelope;
+use crate::telemetry;
+use cursor::CursorFile;
+
+/// Failures in a row that open the circuit.
+const BREAKER_THRESHOLD: u32 = 5;
+/// The longest wait between attempts, and how long an open circuit holds.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Starts one task per configured feed. A feed whose configuration cannot work is logged and
+/// left off; the others run.
+pub fn spawn_all(
+    config: &Config,
+    pipeline: Arc<Pipeline>,
+    data_dir: &Path,
+    stopped: watch::Receiver<bool>,
+    outbound: &Outbound,
+    leases: Option<Arc<Leases>>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for (name, partner) in &config.channels.web.partners {
+        let Some(pull) = partner.pull.clone() else {
+            continue;
+        };
+        if let Err(e) = pull.validate(name, partner.max_posts) {
+            tracing::error!(feed = %name, error = %e, "pull feed not started");
+            continue;
+        }
+        let cursor = match CursorFile::open(&data_dir.join("pull"), name) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(feed = %name, error = %e, "pull feed not started: cursor file");
+                continue;
+            }
+        };
+        let client = match feed::client(outbound, pull.timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(feed = %name, error = %e, "pull feed not started: HTTP client");
+                continue;
+            }
+        };
+        let adapter = intake_web::Partner {
+            name: name.clone(),
+            secret: String::new(),
+            timestamp_tolerance_secs: partner.timestamp_tolerance.as_secs(),
+            max_posts: partner.max_posts,
+        };
+        let lease = FeedLease::new(name, leases.clone(), pull.interval);
+        let worker = Worker {
+            lease,
+            feed: name.clone(),
+            source: format!("web:{name}"),
+            config: pull,
+            client,
+            cursor,
+            adapter,
+            pipeline: pipeline.clone(),
+            stopped: stopped.clone(),
+        };
+        health::update(name, |_| {});
+        tasks.push(tokio::spawn(worker.run()));
+    }
+    tasks
+}
+
+struct Worker {
+    lease: FeedLease,
+    feed: String,
+    source: String,
+    config: PullConfig,
+    client: reqwest::Client,
+    cursor: CursorFile,
+    adapter: intake_web::Partner,
+    pipeline: Arc<Pipeline>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let mut cursor = match self.cursor.load() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(feed = %self.feed, error = %e, "cannot read the feed cursor; feed stopped");
+                return;
+            }
+        };
+        let mut failures: u32 = 0;
+        loop {
+            if *self.stopped.borrow() {
+                return;
+            }
+            if !self.lease.may_poll().await {
+                self.sleep(self.config.interval).await;
+                continue;
+            }
+            match feed::fetch(&self.client, &self.config, cursor.as_deref()).await {
+                Ok(page) => {
+                    failures = 0;
+                    let count = page.posts.len();
+                    if count > 0 {
+                        if !self.submit_page(&page.posts).await {
+                            return; // stopping: the cursor stays before this page
+                        }
+                        if let Some(next) = page.next_cursor.filter(|c| !c.is_empty()) {
+                            if let Err(e) = self.cursor.save(&next) {
+                                // Keep going from memory; a restart re-reads pages dedup absorbs.
+                                tracing::error!(feed = %self.feed, error = %e, "cannot persist the feed cursor");
+                            }
+                            cursor = Some(next);
+                        }
+                    }
+                    let now = chrono::Utc::now().timestamp();
+                    health::update(&self.feed, |h| {
+                        h.last_success = Some(now);
+                        h.consecutive_failures = 0;
+                        h.items_last_page = count;
+                        h.circuit_open = false;
+                        if count == 0 {
+                            h.caught_up_at = Some(now);
+                        }
+                    });
+                    if count == 0 {
+                        self.sleep(self.config.interval).await;
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let open = failures >= BREAKER_THRESHOLD;
+                    metrics::counter!("intake_pull_failures_total", "feed" => self.feed.clone())
+                        .increment(1);
+                    tracing::warn!(feed = %self.feed, error = %e, failures, circuit_open = open, "feed fetch failed");
+                    health::update(&self.feed, |h| {
+                        h.consecutive_failures = failures;
+                        h.circuit_open = open;
+                    });
+                    // Open circuit: one probe per MAX_BACKOFF-capped interval (half-open), not a
+                    // retry storm against a feed that is down.
+                    let wait = if open {
+                        self.config.interval.max(backoff(failures)).min(MAX_BACKOFF)
+                    } else {
+                        backoff(failures)
+                    };
+                    self.sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Makes every item of a page durable, in order; false when the gateway is stopping first.
+    async fn submit_page(&mut self, posts: &[Box<RawValue>]) -> bool {
+        for outcome in self.envelopes(posts) {
+            let envelope = match outcome {
+                Ok(e) => e,
+                Err(e) => {
+                    // Not even a dead letter could be made: skip it rather than stall the feed.
+                    tracing::error!(feed = %self.feed, error = %e, "feed item cannot be encoded");
+                    continue;
+                }
+            };
+            let dead = envelope.headers.contains_key("dead_letter_id");
+            let channel = envelope
+                .headers
+                .get("channel")
+                .cloned()
+                .unwrap_or_else(|| "web".into());
+            let mut attempt = 0;
+            let label = loop {
+                if *self.stopped.borrow() {
+                    return false;
+                }
+                match self.pipeline.submit(envelope.clone()).await {
+                    Ok(admission) if dead => {
+                        break if admission.is_new() {
+                            "dead_lettered"
+                        } else {
+                            "duplicate"
+                        }
+                    }
+                    Ok(admission) => break admission.label(),
+                    Err(e) => {
+                        attempt += 1;
+                        tracing::warn!(feed = %self.feed, error = %e, "feed item not durable yet; retrying");
+                        self.sleep(backoff(attempt)).await;
+                    }
+                }
+            };
+            if label != "duplicate" {
+                // Each new id goes to the dedup file at once (fsync), not in the next batch: a
+                // crash re-reads the page, and only ids on disk make that re-read harmless.
+                let dedup = self.pipeline.dedup().clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || dedup.flush(true)).await {
+                    tracing::warn!(feed = %self.feed, error = %e, "dedup flush failed");
+                }
+            }
+            telemetry::record_outcome(&channel, &self.feed, label);
+            metrics::counter!("intake_pull_items_total", "feed" => self.feed.clone(), "outcome" => label)
+                .increment(1);
+        }
+        true
+    }
+
+    /// Every post of the page as a request or, when the adapter refuses it, a dead letter.
+    /// Each post is parsed on its own, so a page larger than `max_posts` or one odd item never
+    /// costs the others.
+    fn envelopes(&self, posts: &[Box<RawValue>]) -> Vec<Result<Envelope, String>> {
+        let trace_id = uuid::Uuid::new_v4().simple().to_string();
+        let now = chrono::Utc::now();
+        posts
+            .iter()
+            .map(|raw| {
+                let body = format!("{{\"posts\":[{}]}}", raw.get());
+                let headers: &[(&str, &str)] = &[];
+                let inbound = intake_adapter::Inbound {
+                    method: "GET",
+                    query: "",
+                    headers: &headers,
+                    body: body.as_bytes(),
+                    now,
+                    peer: None,
+                    trace_id: &trace_id,
+                };
+                let result = match intake_web::parse_batch(&inbound, &self.adapter) {
+                    Ok(mut outcomes) if outcomes.len() == 1 => outcomes.remove(0).result,
+                    Ok(_) => Err("not one post".to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(record) => Envelope::request(&record).map_err(|e| e.to_string()),
+                    Err(reason) => {
+                        let letter = DeadLetter::new(
+                            Channel::Web,
+                            self.source.clone(),
+                            reason,
+                            now,
+                            RawPayload::capture(Some("application/json"), raw.get().as_bytes()),
+                            trace_id.clone(),
+                        );
+                        Envelope::dead_letter(&letter).map_err(|e| e.to_string())
+                    }
+                }
+            })
+            .collect()
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        let _ = tokio::time::timeout(d, self.stopped.wait_for(|s| *s)).await;
+    }
+}
+
+/// Exponential backoff with full jitter: 0.5 s, 1 s, 2 s... capped, each randomised to 50–100 %,
+/// so replicas and feeds do not retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500)
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(10))
+        .min(MAX_BACKOFF);
+    base.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
