@@ -505,3 +505,97 @@ async fn the_spool_of_a_replica_that_never_comes_back_is_drained_by_the_cli() {
     }
     assert_eq!(records.len(), acked.len(), "nothing else: {counts:?}");
 }
+
+/// A feed of `n` posts in pages, for the pull lease test.
+async fn start_feed(n: usize) -> String {
+    use axum::extract::RawQuery;
+    let app = axum::Router::new().route(
+        "/feed",
+        axum::routing::get(move |RawQuery(query): RawQuery| async move {
+            let params: BTreeMap<String, String> =
+                form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            let from: usize = params
+                .get("cursor")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            let limit: usize = params
+                .get("limit")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(5);
+            let end = (from + limit).min(n);
+            let posts: Vec<Value> = (from.min(end)..end)
+                .map(|i| post(&format!("lease-{i}"), &format!("第{i}条：小区停水")))
+                .collect();
+            axum::Json(json!({"posts": posts, "next_cursor": end.to_string()}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/feed", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Which replicas polled the feed (published or found duplicate items from it).
+async fn pollers(cluster: &Cluster) -> Vec<String> {
+    let mut who = Vec::new();
+    for r in cluster.replicas.iter().filter(|r| r.is_running()) {
+        let text = r.metrics(&cluster.client).await;
+        if support::cluster::metric_sum(&text, "intake_pull_items_total", &[]) > 0.0 {
+            who.push(r.instance_id.clone());
+        }
+    }
+    who
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_polls_a_feed_and_another_takes_over_when_it_dies() {
+    const ITEMS: usize = 12;
+    let url = start_feed(ITEMS).await;
+    let spec = ClusterSpec::new(3, &broker().bootstrap).append(&format!(
+        "[channels.web.partners.{PARTNER}.pull]\nurl = \"{url}\"\ninterval = \"1s\"\n\
+         page_size = 5\nauth = {{ bearer = \"feed-token\" }}\n"
+    ));
+    let mut cluster = Cluster::start(spec).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let holder = loop {
+        let who = pollers(&cluster).await;
+        assert!(
+            who.len() <= 1,
+            "more than one replica polls the feed: {who:?}"
+        );
+        if let [one] = who.as_slice() {
+            break one.clone();
+        }
+        assert!(Instant::now() < deadline, "nobody polls the feed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let records = cluster.consume_requests(ITEMS, Duration::from_secs(20));
+    assert_eq!(records.len(), ITEMS, "every item once");
+    // The holder dies: its lease runs out and another replica takes the feed over.
+    let i = cluster
+        .replicas
+        .iter()
+        .position(|r| r.instance_id == holder)
+        .unwrap();
+    cluster.kill9(i).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let who = pollers(&cluster).await;
+        assert!(
+            who.len() <= 1,
+            "more than one replica polls the feed: {who:?}"
+        );
+        if who.len() == 1 {
+            assert_ne!(who[0], holder);
+            break;
+        }
+        assert!(Instant::now() < deadline, "nobody took the feed over");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The new holder read the feed again from its own cursor: all duplicates, nothing new.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let records = cluster.consume_requests(ITEMS + 1, Duration::from_secs(5));
+    assert_eq!(records.len(), ITEMS, "the takeover published nothing twice");
+}

@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use crate::cluster::leases::Leases;
 
+/// The shortest lease: longer than one feed request may take (its timeout) plus a page's
+/// submissions, so a live holder never loses its lease in the middle of a page.
+const MIN_TTL: Duration = Duration::from_secs(10);
+
 /// The lease of one feed.
 pub struct FeedLease {
     name: String,
@@ -25,7 +29,7 @@ impl FeedLease {
             name: format!("pull:{feed}"),
             leases,
             // Outlives a page and a pause between pages, so a live holder never loses it.
-            ttl: (interval * 3).max(Duration::from_secs(30)),
+            ttl: (interval * 3).max(MIN_TTL),
         }
     }
 
