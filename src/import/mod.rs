@@ -46,6 +46,10 @@ pub struct ImportArgs {
     /// Validate and map only: print what each row would become, submit nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: a transfer platform the gateway is configured for besides the known ones
+    /// (`channels.web.platforms`); repeat for several.
+    #[arg(long = "platform")]
+    pub platforms: Vec<String>,
     /// Posts per signed batch (the partner's max_posts is the ceiling).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=500))]
     pub batch_size: u16,
@@ -244,7 +248,7 @@ async fn flush(
         .collect();
     let (mut answers, stop): (std::collections::VecDeque<Result<RowAnswer, String>>, _) =
         match submitter {
-            None => (dry_run(&args.partner, &posts).into(), None),
+            None => (dry_run(&args.partner, &args.platforms, &posts).into(), None),
             Some(s) => match s.send(&posts).await {
                 Ok(answers) => (
                     answers
@@ -291,7 +295,7 @@ async fn flush(
 type RowAnswer = (&'static str, String);
 
 /// The adapter's own rules, run locally: what the gateway would say, without sending.
-fn dry_run(partner: &str, posts: &[Value]) -> Vec<Result<RowAnswer, String>> {
+fn dry_run(partner: &str, platforms: &[String], posts: &[Value]) -> Vec<Result<RowAnswer, String>> {
     let body = serde_json::json!({ "posts": posts }).to_string();
     let headers: &[(&str, &str)] = &[];
     let inbound = intake_adapter::Inbound {
@@ -303,7 +307,9 @@ fn dry_run(partner: &str, posts: &[Value]) -> Vec<Result<RowAnswer, String>> {
         peer: None,
         trace_id: "00000000000000000000000000000000",
     };
-    match intake_web::parse_batch(&inbound, &intake_web::Partner::new(partner, "")) {
+    let mut adapter = intake_web::Partner::new(partner, "");
+    adapter.platforms = platforms.to_vec();
+    match intake_web::parse_batch(&inbound, &adapter) {
         Ok(outcomes) => outcomes
             .into_iter()
             .map(|o| {

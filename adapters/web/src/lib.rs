@@ -25,6 +25,9 @@ pub struct Partner {
     pub timestamp_tolerance_secs: u64,
     /// The most posts one batch may carry.
     pub max_posts: usize,
+    /// Transfer platforms this partner may forward from besides the known ones
+    /// ([`intake_schema::Transfer::KNOWN_PLATFORMS`]): `channels.web.platforms`.
+    pub platforms: Vec<String>,
 }
 
 impl Partner {
@@ -35,6 +38,7 @@ impl Partner {
             secret: secret.into(),
             timestamp_tolerance_secs: 300,
             max_posts: 500,
+            platforms: Vec::new(),
         }
     }
 }

@@ -263,7 +263,9 @@ fn build(
         program,
     });
     match post.transfer {
-        Some(t) if channel == Channel::Web => request.set_transfer(transfer(t)?),
+        Some(t) if channel == Channel::Web => {
+            request.set_transfer(transfer(t, &partner.platforms)?)
+        }
         Some(_) => return Err("transfer is only allowed on web posts".into()),
         None => {}
     }
@@ -283,20 +285,19 @@ fn moderation(m: ModerationIn) -> Result<(String, DateTime<Utc>), String> {
 /// The longest platform name; names are identifiers, not descriptions.
 const MAX_PLATFORM: usize = 64;
 
-fn transfer(t: TransferIn) -> Result<Transfer, String> {
-    // Any name of the identifier shape is allowed: besides the four known platforms, an office
-    // may forward from a platform of its own, and that name becomes part of the request id.
-    if t.platform.is_empty()
-        || t.platform.len() > MAX_PLATFORM
-        || !t
-            .platform
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-    {
+fn transfer(t: TransferIn, configured: &[String]) -> Result<Transfer, String> {
+    // The four known platforms, plus the ones the operator configured (an office forwarding
+    // from a platform of its own). The name becomes part of the request id, so a typo must be
+    // refused rather than mint a second id for the same ticket.
+    let known = Transfer::KNOWN_PLATFORMS.contains(&t.platform.as_str())
+        || configured.iter().any(|p| *p == t.platform);
+    if !known || t.platform.len() > MAX_PLATFORM {
+        let mut names: Vec<&str> = Transfer::KNOWN_PLATFORMS.to_vec();
+        names.extend(configured.iter().map(String::as_str));
         return Err(format!(
-            "transfer.platform {:?} is not a platform name (lowercase letters, digits, _ and -; known: {})",
+            "transfer.platform {:?} is not a known platform (known: {}; more in channels.web.platforms)",
             truncate(&t.platform),
-            Transfer::KNOWN_PLATFORMS.join(", ")
+            names.join(", ")
         ));
     }
     let original_id = t.original_id.text();

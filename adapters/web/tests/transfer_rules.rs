@@ -105,3 +105,43 @@ fn a_live_caller_is_reached_at_the_number_they_called_from() {
         .unwrap_err()
         .contains("moderation is required"));
 }
+
+#[test]
+fn a_platform_is_one_of_the_four_known_or_a_configured_one() {
+    let body = |platform: &str| {
+        json!({"posts": [{"id": "p", "body": "x", "transfer": {"platform": platform, "original_id": "Z-1"}}]})
+            .to_string()
+    };
+    let run = |partner: &Partner, platform: &str| {
+        let body = body(platform);
+        let headers: &[(&str, &str)] = &[];
+        let inbound = Inbound {
+            method: "POST",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+            now: DateTime::from_timestamp(1_795_507_200, 0).unwrap(),
+            peer: None,
+            trace_id: "0",
+        };
+        parse_batch(&inbound, partner).unwrap().remove(0).result
+    };
+    let plain = Partner::new("baixing", "k");
+    for known in intake_schema::Transfer::KNOWN_PLATFORMS {
+        assert!(run(&plain, known).is_ok(), "{known}");
+    }
+    // A typo would mint a second request id for the same ticket: refused, with the known names.
+    let err = run(&plain, "state_councli").unwrap_err();
+    assert!(
+        err.contains("state_council") && err.contains("channels.web.platforms"),
+        "{err}"
+    );
+    assert!(run(&plain, "yanji_mailbox").is_err());
+    let mut configured = Partner::new("baixing", "k");
+    configured.platforms = vec!["yanji_mailbox".into()];
+    let r = run(&configured, "yanji_mailbox").unwrap();
+    assert_eq!(
+        r.request_id,
+        RequestId::for_transfer("yanji_mailbox", "Z-1")
+    );
+}

@@ -16,6 +16,9 @@ use crate::config::Secret;
 pub struct WebChannelConfig {
     /// Partners by the name in `/hooks/web/{partner}`.
     pub partners: BTreeMap<String, WebPartnerConfig>,
+    /// Transfer platforms accepted besides `mayor_mailbox`, `provincial_hotline`,
+    /// `state_council` and `people_daily` (lowercase letters, digits, `_` and `-`).
+    pub platforms: Vec<String>,
 }
 
 /// `[channels.web.partners.<name>]`
@@ -47,6 +50,15 @@ impl Default for WebPartnerConfig {
 impl WebChannelConfig {
     /// Why this section cannot work, if it cannot.
     pub fn validate(&self) -> Result<(), String> {
+        for p in &self.platforms {
+            let plain =
+                |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+            if p.is_empty() || p.len() > 64 || !p.chars().all(plain) {
+                return Err(format!(
+                    "channels.web.platforms: {p:?} is not a platform name (lowercase letters, digits, _ and -)"
+                ));
+            }
+        }
         for (name, partner) in &self.partners {
             check_name("channels.web.partners", name)?;
             if let Some(pull) = &partner.pull {
@@ -65,6 +77,7 @@ impl WebChannelConfig {
             secret: secret.expose().to_string(),
             timestamp_tolerance_secs: cfg.timestamp_tolerance.as_secs(),
             max_posts: cfg.max_posts,
+            platforms: self.platforms.clone(),
         })
     }
 }

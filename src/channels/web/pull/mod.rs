@@ -75,6 +75,7 @@ pub fn spawn_all(
             secret: String::new(),
             timestamp_tolerance_secs: partner.timestamp_tolerance.as_secs(),
             max_posts: partner.max_posts,
+            platforms: config.channels.web.platforms.clone(),
         };
         let lease = FeedLease::new(name, leases.clone(), pull.interval);
         let worker = Worker {
