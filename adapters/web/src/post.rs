@@ -290,7 +290,7 @@ fn transfer(t: TransferIn, configured: &[String]) -> Result<Transfer, String> {
     // from a platform of its own). The name becomes part of the request id, so a typo must be
     // refused rather than mint a second id for the same ticket.
     let known = Transfer::KNOWN_PLATFORMS.contains(&t.platform.as_str())
-        || configured.iter().any(|p| *p == t.platform);
+        || configured.contains(&t.platform);
     if !known || t.platform.len() > MAX_PLATFORM {
         let mut names: Vec<&str> = Transfer::KNOWN_PLATFORMS.to_vec();
         names.extend(configured.iter().map(String::as_str));
