@@ -8,6 +8,13 @@ use intake_web::{parse_batch, Partner};
 use serde_json::{json, Value};
 
 fn parse(partner: &str, body: Value) -> Vec<Result<Box<intake_schema::IntakeRequest>, String>> {
+    parse_as(&Partner::new(partner, "k"), body)
+}
+
+fn parse_as(
+    partner: &Partner,
+    body: Value,
+) -> Vec<Result<Box<intake_schema::IntakeRequest>, String>> {
     let body = body.to_string();
     let headers: &[(&str, &str)] = &[];
     let inbound = Inbound {
@@ -19,7 +26,7 @@ fn parse(partner: &str, body: Value) -> Vec<Result<Box<intake_schema::IntakeRequ
         peer: None,
         trace_id: "0",
     };
-    parse_batch(&inbound, &Partner::new(partner, "k"))
+    parse_batch(&inbound, partner)
         .unwrap()
         .into_iter()
         .map(|o| o.result)
@@ -108,23 +115,9 @@ fn a_live_caller_is_reached_at_the_number_they_called_from() {
 
 #[test]
 fn a_platform_is_one_of_the_four_known_or_a_configured_one() {
-    let body = |platform: &str| {
-        json!({"posts": [{"id": "p", "body": "x", "transfer": {"platform": platform, "original_id": "Z-1"}}]})
-            .to_string()
-    };
     let run = |partner: &Partner, platform: &str| {
-        let body = body(platform);
-        let headers: &[(&str, &str)] = &[];
-        let inbound = Inbound {
-            method: "POST",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-            now: DateTime::from_timestamp(1_795_507_200, 0).unwrap(),
-            peer: None,
-            trace_id: "0",
-        };
-        parse_batch(&inbound, partner).unwrap().remove(0).result
+        let post = json!({"id": "p", "body": "x", "transfer": {"platform": platform, "original_id": "Z-1"}});
+        parse_as(partner, json!({ "posts": [post] })).remove(0)
     };
     let plain = Partner::new("baixing", "k");
     for known in intake_schema::Transfer::KNOWN_PLATFORMS {
