@@ -28,9 +28,21 @@ pub struct Topics {
     pub events: String,
     /// `kafka.dead_letter_topic`
     pub dead_letters: String,
+    /// `kafka.urgent_topic`: a second copy of every urgent request.
+    pub urgent: String,
 }
 
 impl Topics {
+    /// The names configured in `[kafka]`.
+    pub fn of(kafka: &crate::config::KafkaConfig) -> Self {
+        Topics {
+            requests: kafka.topic.clone(),
+            events: kafka.events_topic.clone(),
+            dead_letters: kafka.dead_letter_topic.clone(),
+            urgent: kafka.urgent_topic.clone(),
+        }
+    }
+
     /// The name of `topic`.
     pub fn name(&self, topic: Topic) -> &str {
         match topic {
@@ -64,6 +76,8 @@ impl Envelope {
             ("channel".to_string(), r.channel.as_str().to_string()),
             ("schema".to_string(), SCHEMA_ID.to_string()),
         ]);
+        let mut headers = headers;
+        super::urgent::mark(&mut headers, r);
         Ok(Envelope {
             topic: Topic::Requests,
             id: r.request_id,

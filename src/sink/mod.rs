@@ -8,6 +8,7 @@ mod error;
 mod journal;
 mod kafka;
 mod kafka_context;
+pub mod urgent;
 
 pub use envelope::{Envelope, Topic, Topics};
 pub use error::SinkError;

@@ -93,6 +93,19 @@ pub struct CallState {
     /// The agent (extension, login or name) who answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The digits the caller chose in the IVR (see [`ivr_digits`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ivr: Option<String>,
+}
+
+/// An IVR choice as the PBX reported it, kept only when it is what a keypad can send: 1 to 8
+/// of `0-9`, `*` and `#` (anything else is a misconfigured variable, not a choice).
+pub fn ivr_digits(raw: Option<&str>) -> Option<String> {
+    let v = raw?.trim();
+    ((1..=8).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#'))
+    .then(|| v.to_string())
 }
 
 impl CallState {
@@ -143,6 +156,7 @@ pub fn merge(prev: Option<CallState>, update: CallState) -> CallState {
         recording: join(prev.recording, update.recording, Ord::max),
         queue: join(prev.queue, update.queue, Ord::max),
         agent: join(prev.agent, update.agent, Ord::max),
+        ivr: join(prev.ivr, update.ivr, Ord::max),
     }
 }
 
