@@ -16,27 +16,6 @@ fn cases() -> Vec<Value> {
     doc["cases"].as_array().unwrap().clone()
 }
 
-async fn lines_app() -> TestApp {
-    let (config, data) = test_config(true).await;
-    let toml = format!(
-        "{}\n[server]\nlisten = \"127.0.0.1:0\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[storage]\ndata_dir = \"{}\"\n{}",
-        shared_toml(
-            &format!("\"{}\"", broker().bootstrap),
-            config
-                .kafka
-                .topic
-                .strip_prefix("intake.requests.v1.")
-                .unwrap()
-        ),
-        data.path().display(),
-        example_lines_toml(),
-    );
-    let config = intake_gateway::Config::from_toml(&toml).expect("lines config");
-    let mut app = start(config).await;
-    app.keep_data(data);
-    app
-}
-
 /// Posts one case; returns the reply body.
 async fn post_case(app: &TestApp, case: &Value) -> String {
     let id = case["id"].as_str().unwrap();

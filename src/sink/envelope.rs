@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use super::error::SinkError;
 
+/// The header of a routed request's priority (`normal` or `urgent`).
+pub const PRIORITY_HEADER: &str = "priority";
+
 /// Which of the three topics a record belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
@@ -77,7 +80,13 @@ impl Envelope {
             ("schema".to_string(), SCHEMA_ID.to_string()),
         ]);
         let mut headers = headers;
-        super::urgent::mark(&mut headers, r);
+        // How urgent it is (see `super::urgent`): consumers can route without parsing.
+        if let Some(routing) = &r.routing {
+            headers.insert(
+                PRIORITY_HEADER.to_string(),
+                routing.priority.as_str().to_string(),
+            );
+        }
         Ok(Envelope {
             topic: Topic::Requests,
             id: r.request_id,

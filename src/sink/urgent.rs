@@ -6,24 +6,13 @@
 //! the retry may repeat the record on the topic that had already acknowledged it, with the same
 //! `request_id` (consumers dedupe on it, as after any producer retry across a restart).
 
-use intake_schema::IntakeRequest;
 use std::collections::BTreeMap;
 
-use super::envelope::{Envelope, Topic, Topics};
-
-/// The header that says how urgent a request is.
-pub const HEADER: &str = "priority";
-
-/// Adds the `priority` header of a routed request (`normal` or `urgent`).
-pub fn mark(headers: &mut BTreeMap<String, String>, record: &IntakeRequest) {
-    if let Some(routing) = &record.routing {
-        headers.insert(HEADER.to_string(), routing.priority.as_str().to_string());
-    }
-}
+use super::envelope::{Envelope, Topic, Topics, PRIORITY_HEADER};
 
 /// True when the headers mark an urgent request.
 pub fn is_urgent(headers: &BTreeMap<String, String>) -> bool {
-    headers.get(HEADER).is_some_and(|p| p == "urgent")
+    headers.get(PRIORITY_HEADER).is_some_and(|p| p == "urgent")
 }
 
 /// The urgent topic, when `envelope` is an urgent request.

@@ -107,6 +107,28 @@ pub fn example_lines_toml() -> String {
     example[at..].to_string()
 }
 
+/// A gateway with Kafka, the test channels and the example configuration's lines and desks.
+pub async fn lines_app() -> TestApp {
+    let (config, data) = test_config(true).await;
+    let toml = format!(
+        "{}\n[server]\nlisten = \"127.0.0.1:0\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[storage]\ndata_dir = \"{}\"\n{}",
+        shared_toml(
+            &format!("\"{}\"", broker().bootstrap),
+            config
+                .kafka
+                .topic
+                .strip_prefix("intake.requests.v1.")
+                .unwrap()
+        ),
+        data.path().display(),
+        example_lines_toml(),
+    );
+    let config = intake_gateway::Config::from_toml(&toml).expect("lines config");
+    let mut app = start(config).await;
+    app.keep_data(data);
+    app
+}
+
 /// Every section of the test configuration except `[server]`, `[ops]` and `[storage]` (which
 /// name this process's listeners and data dir): Kafka at `brokers` (a TOML value, `""` for the
 /// embedded journal) on topics ending in `suffix`, and every channel with the test secrets.
