@@ -206,8 +206,7 @@ fn check_config_shows_the_merged_line_registry_and_warns_about_the_old_maps() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("# merged line registry"), "{stdout}");
     assert!(
-        stdout.contains("# line 12343: name=\"州长公开电话\"")
-            && stdout.contains("\"1069012343\""),
+        stdout.contains("# line 12343: name=\"州长公开电话\"") && stdout.contains("\"1069012343\""),
         "{stdout}"
     );
     assert!(stdout.contains("# line 12328: name=\"12328\""), "{stdout}");

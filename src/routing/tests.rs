@@ -222,3 +222,22 @@ fn shipped_urgent_rules_on_the_labelled_set() {
         "recall {recall:.3} fell below 0.85; missed: {missed:?}"
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn routing_any_text_never_panics(text in "\\PC{0,200}", title in proptest::option::of("\\PC{0,40}")) {
+        let router = Router::with_defaults();
+        let mut r = intake_schema::IntakeRequest::new(
+            intake_schema::Channel::Wechat,
+            intake_schema::Source { system: "wechat:x".into(), message_id: "1".into(), line: Some(text.clone()), occurred_at: None },
+            chrono::Utc::now(),
+            intake_schema::RawPayload::capture(None, b""),
+            "0".repeat(32),
+        );
+        r.content = intake_schema::Content::text(text);
+        r.content.title = title;
+        router.route(&mut r);
+        let routing = r.routing.unwrap();
+        proptest::prop_assert!(!routing.desk.is_empty());
+    }
+}

@@ -213,6 +213,21 @@ mod tests {
     }
 
     #[test]
+    fn ivr_choices_are_keypad_digits() {
+        assert_eq!(ivr_digits(Some(" 2 ")).as_deref(), Some("2"));
+        assert_eq!(ivr_digits(Some("1*3#")).as_deref(), Some("1*3#"));
+        for bad in [
+            None,
+            Some(""),
+            Some("korean"),
+            Some("123456789"),
+            Some("2;drop"),
+        ] {
+            assert_eq!(ivr_digits(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn other_calls_are_not_mixed_in() {
         let a = CallState::new("c1", "call:pbx");
         let mut b = CallState::new("c2", "call:pbx");
