@@ -60,7 +60,7 @@ struct Post {
     anonymous: bool,
 }
 
-/// The longest category kept as a tag; categories are names, not descriptions.
+/// The longest category kept as a tag (longer ones are cut); categories are names, not descriptions.
 const MAX_CATEGORY: usize = 32;
 
 /// A listener who called in live to the radio programme.
@@ -278,7 +278,7 @@ fn build(
         post.category.as_deref(),
         post.confidential,
         post.anonymous,
-    )?;
+    );
     match post.transfer {
         Some(t) if channel == Channel::Web => {
             request.set_transfer(transfer(t, &partner.platforms)?)
@@ -296,19 +296,23 @@ fn own_fields(
     category: Option<&str>,
     confidential: bool,
     anonymous: bool,
-) -> Result<Option<Routing>, String> {
+) -> Option<Routing> {
     let category = category.map(str::trim).filter(|c| !c.is_empty());
     if category.is_none() && !confidential && !anonymous {
-        return Ok(None);
+        return None;
     }
     let mut routing = Routing::general();
     if let Some(c) = category {
-        if c.chars().count() > MAX_CATEGORY || c.chars().any(char::is_control) {
-            return Err(format!(
-                "category must be at most {MAX_CATEGORY} characters without control characters"
-            ));
+        // A hint, never a reason to refuse the citizen's post: an overlong or odd category is
+        // cut to a tag's length and cleaned, not rejected.
+        let tag: String = c
+            .chars()
+            .filter(|ch| !ch.is_control())
+            .take(MAX_CATEGORY)
+            .collect();
+        if !tag.is_empty() {
+            routing.tag(&tag, "field:category");
         }
-        routing.tag(c, "field:category");
     }
     if confidential {
         citizen.confidential = true;
@@ -318,7 +322,7 @@ fn own_fields(
         citizen.name = None;
         routing.tag("anonymous", "field:anonymous");
     }
-    Ok(Some(routing))
+    Some(routing)
 }
 
 fn moderation(m: ModerationIn) -> Result<(String, DateTime<Utc>), String> {
