@@ -259,3 +259,66 @@ async fn in_journal_mode_an_urgent_request_is_written_twice_before_its_2xx() {
     );
     assert!(entries.iter().all(|e| e.headers["priority"] == "urgent"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgent_requests_spooled_during_an_outage_reach_both_topics_once() {
+    let mut broker = support::broker::DedicatedBroker::reserve();
+    let (mut config, data) = test_config(false).await;
+    config.kafka.brokers = intake_gateway::config::Brokers::Joined(broker.bootstrap.clone());
+    config.kafka.delivery_timeout = Duration::from_secs(5);
+    config.kafka.message_timeout = Duration::from_secs(60);
+    config.spool.after = Duration::from_millis(300);
+    let mut app = start(config.clone()).await;
+    app.keep_data(data);
+    let texts = ["楼下着火了，浓烟很大", "집에서 가스 냄새가 심해요"];
+    for (i, text) in texts.iter().enumerate() {
+        let body = wechat_text(
+            WECHAT_GH,
+            "oLinesOutage0000000000000001",
+            7400000000000000001 + i as u64,
+            text,
+        );
+        let reply = app
+            .post_wechat(
+                "plain",
+                &wechat_query(WECHAT_TOKEN, now(), &format!("o{i}")),
+                body,
+            )
+            .await;
+        assert_eq!(
+            reply.status(),
+            200,
+            "the spool acknowledges while Kafka is away"
+        );
+        assert!(reply.text().await.unwrap().contains("110/119/120"));
+    }
+    broker.start();
+    let k = &config.kafka;
+    broker
+        .create_topics(
+            &[
+                &k.topic,
+                &k.events_topic,
+                &k.dead_letter_topic,
+                &k.urgent_topic,
+            ],
+            3,
+        )
+        .await;
+    let requests = consume(&broker.bootstrap, &k.topic, 2, Duration::from_secs(60));
+    let copies = consume(
+        &broker.bootstrap,
+        &k.urgent_topic,
+        2,
+        Duration::from_secs(30),
+    );
+    assert_eq!(requests.len(), 2, "requests topic: {requests:?}");
+    assert_eq!(copies.len(), 2, "urgent topic: {copies:?}");
+    for copy in &copies {
+        assert_eq!(copy.headers["priority"], "urgent");
+        assert!(requests
+            .iter()
+            .any(|r| r.value["request_id"] == copy.value["request_id"]));
+    }
+    app.gateway.take().unwrap().shutdown().await;
+}
