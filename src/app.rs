@@ -43,6 +43,9 @@ pub enum StartError {
     /// A TLS setting cannot be honoured (certificate, key or CA file).
     #[error("tls: {0}")]
     Tls(String),
+    /// The configuration cannot be used (checked at load; kept for callers building one).
+    #[error("configuration: {0}")]
+    Config(String),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -67,6 +70,7 @@ pub struct Gateway {
     forwarder: Option<JoinHandle<u64>>,
     pipeline: Arc<Pipeline>,
     receipts: Arc<ReceiptSender>,
+    board: Arc<crate::ops::lines::LineBoard>,
     grace: Duration,
 }
 
@@ -84,11 +88,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         config.storage.dedup_max_entries,
     )
     .map_err(|e| StartError::Storage(format!("dedup index: {e}")))?;
-    let topics = Topics {
-        requests: config.kafka.topic.clone(),
-        events: config.kafka.events_topic.clone(),
-        dead_letters: config.kafka.dead_letter_topic.clone(),
-    };
+    let topics = Topics::of(&config.kafka);
     let mut upkeep = Vec::new();
     let (stop, stopped) = watch::channel(false);
     let mut forwarder = None;
@@ -174,10 +174,30 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             addr: config.ops.listen,
             error,
         })?;
+    for warning in config.deprecations() {
+        tracing::warn!(deprecated = true, "{warning}");
+    }
+    let router = Arc::new(
+        config
+            .router()
+            .map_err(|e| StartError::Config(e.to_string()))?,
+    );
+    let board = Arc::new(crate::ops::lines::LineBoard::open(
+        crate::ops::lines::line_infos(router.registry()),
+        config
+            .ops
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai),
+        Some(&data_dir),
+    ));
+    upkeep.push(board.spawn_persist());
     let shared = Shared {
         pipeline: pipeline.clone(),
         limits: Arc::new(Limits::new(&config.limits)),
         max_body_bytes: config.server.max_body_bytes,
+        router,
+        board: board.clone(),
     };
     let shared_parts = cluster.as_ref().map(|link| {
         Arc::new(Groups::new(
@@ -198,7 +218,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let leases = (cluster.as_ref()).map(|link| Arc::new(Leases::new(link.clone())));
     upkeep.extend(crate::channels::web::pull::spawn_all(
         &config,
-        pipeline.clone(),
+        &shared,
         &data_dir,
         stopped.clone(),
         &outbound,
@@ -230,6 +250,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         prometheus,
         cluster,
         auth: ops::auth::OpsAuth::from_config(&config.ops),
+        board: board.clone(),
     });
     let hooks_server = match &config.server.tls {
         // Refuse to start rather than serve plain HTTP where HTTPS was asked for.
@@ -252,6 +273,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         forwarder,
         pipeline,
         receipts,
+        board,
         grace: config.limits.shutdown_grace,
     })
 }
@@ -298,6 +320,9 @@ impl Gateway {
                     "spool not empty at shutdown; it is forwarded on the next start"
                 );
             }
+        }
+        if let Err(e) = self.board.persist() {
+            tracing::warn!(error = %e, "per-line counts not persisted at shutdown");
         }
         if let Err(e) = self.pipeline.dedup().flush(true) {
             tracing::error!(error = %e, "dedup index flush failed: recent ids may be re-accepted as new after restart");

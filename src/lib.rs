@@ -17,6 +17,7 @@ pub mod otel;
 pub mod outbound;
 pub mod pipeline;
 pub mod routes;
+pub mod routing;
 pub mod sink;
 pub mod spool;
 pub mod spool_cli;

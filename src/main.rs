@@ -84,6 +84,10 @@ fn main() -> ExitCode {
     match command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             print!("{}", config.redacted_toml());
+            print!("{}", config.registry_summary());
+            for warning in config.deprecations() {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("configuration OK");
             ExitCode::SUCCESS
         }

@@ -70,7 +70,7 @@ pub fn drain(config: Config, timeout: Duration) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let topics = Topics { requests: config.kafka.topic.clone(), events: config.kafka.events_topic.clone(), dead_letters: config.kafka.dead_letter_topic.clone() };
+        let topics = Topics::of(&config.kafka);
         let kafka = match KafkaSink::new(&config.kafka, &bootstrap, topics) {
             Ok(k) => Arc::new(k),
             Err(e) => {

@@ -45,6 +45,10 @@ fn describe() {
         "Publish to durable confirmation (Kafka ack or fsync)."
     );
     metrics::describe_counter!(
+        "intake_urgent_total",
+        "Requests the urgent rules flagged (also published to kafka.urgent_topic), by channel."
+    );
+    metrics::describe_counter!(
         "intake_dedup_hits_total",
         "Re-deliveries answered from the dedup index."
     );
@@ -84,10 +88,45 @@ fn describe() {
     );
 }
 
-/// Counts one record's (or request's) outcome, in Prometheus and on the ops page.
+/// Counts one record's (or request's) outcome, in Prometheus and on the ops page. A request
+/// refused before it had a line counts on line `other`.
 pub fn record_outcome(channel: &str, source: &str, outcome: &'static str) {
-    metrics::counter!("intake_requests_total", "channel" => channel.to_string(), "source" => source.to_string(), "outcome" => outcome).increment(1);
+    record_outcome_on(channel, source, outcome, crate::ops::lines::OTHER);
+}
+
+fn record_outcome_on(channel: &str, source: &str, outcome: &'static str, line: &str) {
+    metrics::counter!("intake_requests_total", "channel" => channel.to_string(), "source" => source.to_string(), "outcome" => outcome, "line" => line.to_string()).increment(1);
     stats::collector().record_at(channel, source, outcome, stats::now_ms());
+}
+
+/// Counts an admitted request: its outcome on its line (a configured id or `other`), and,
+/// when this delivery made it durable, on the per-line board and in `intake_urgent_total`.
+pub fn record_request(
+    board: &crate::ops::lines::LineBoard,
+    record: &intake_schema::IntakeRequest,
+    source: &str,
+    outcome: &'static str,
+) {
+    let channel = record.channel.as_str();
+    let line = board.label(record.source.line.as_deref());
+    record_outcome_on(channel, source, outcome, line);
+    if outcome == "duplicate" {
+        return;
+    }
+    let (desk, urgent) = record
+        .routing
+        .as_ref()
+        .map_or(("general", false), |r| (r.desk.as_str(), r.is_urgent()));
+    if urgent {
+        metrics::counter!("intake_urgent_total", "channel" => channel).increment(1);
+    }
+    board.count(
+        record.source.line.as_deref(),
+        channel,
+        desk,
+        urgent,
+        chrono::Utc::now(),
+    );
 }
 
 /// Counts a record that went to the local spool because Kafka did not confirm in time. It was

@@ -184,3 +184,53 @@ fn check_config_validates_and_redacts_the_cluster_section() {
     let out = gateway().arg("check-config").output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("[cluster]"));
 }
+
+#[test]
+fn check_config_shows_the_merged_line_registry_and_warns_about_the_old_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("intake.toml");
+    std::fs::write(
+        &file,
+        "[lines.12343]\nname = \"州长公开电话\"\nnumbers = [\"043312343\"]\n\
+         [channels.call.lines]\n\"12328\" = [\"043312328\"]\n\
+         [channels.sms.lines]\n\"12343\" = [\"1069012343\"]\n",
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("# merged line registry"), "{stdout}");
+    assert!(
+        stdout.contains("# line 12343: name=\"州长公开电话\"") && stdout.contains("\"1069012343\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("# line 12328: name=\"12328\""), "{stdout}");
+    assert!(
+        stderr.contains("channels.call.lines is deprecated")
+            && stderr.contains("`numbers` of [lines.<id>]")
+            && stderr.contains("channels.sms.lines is deprecated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_rule_that_sets_nothing_or_a_bad_ivr_key_is_refused() {
+    for bad in [
+        "[[rules.match]]\nany = [\"x\"]\n",
+        "[[rules.match]]\ntags = [\"t\"]\n",
+        "[desks.ivr.\"two\"]\ndesk = \"korean\"\n",
+        "[desks.ivr.\"2\"]\ndesk = \"korean\"\nlanguage = \"jp\"\n",
+        "[lines.x]\nname = \"\"\n",
+        "[ops]\ntimezone = \"Mars/Olympus\"\n",
+    ] {
+        assert!(
+            intake_gateway::Config::from_toml(bad).is_err(),
+            "accepted: {bad}"
+        );
+    }
+}

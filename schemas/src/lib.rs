@@ -8,11 +8,13 @@ mod event;
 mod ids;
 mod language;
 mod record;
+mod routing;
 
 pub use event::{DeadLetter, IntakeEvent};
 pub use ids::{RequestId, TrackingNo, TRACKING_ALPHABET};
 pub use language::Language;
 pub use record::*;
+pub use routing::{Priority, Reason, Routing};
 
 /// The value of the `schema` field of every record this crate describes.
 pub const SCHEMA_ID: &str = "intake-request/1";

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::{Language, RequestId, TrackingNo, SCHEMA_ID};
+use crate::{Language, RequestId, Routing, TrackingNo, SCHEMA_ID};
 
 /// How the citizen reached the hotline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +75,10 @@ pub struct IntakeRequest {
     /// Web only: an item transferred from another platform (mayor's mailbox, State Council...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<Transfer>,
+    /// Line name, desk, tags and priority set at intake, with the reason for each: hints for
+    /// the dispatcher (absent on records of gateways before the line registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
     /// The payload exactly as received, for audit.
     pub raw: RawPayload,
     /// The trace this request was handled in (W3C trace id, 32 hex digits).
@@ -104,6 +108,7 @@ impl IntakeRequest {
             call: None,
             moderation: None,
             transfer: None,
+            routing: None,
             raw,
             trace_id,
         }
@@ -175,6 +180,11 @@ pub struct Citizen {
     /// The name they gave, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The citizen asked for confidentiality (GB/T 33358 保密): the contact stays on the record
+    /// (the platform must call back) but must not be disclosed to the department handling the
+    /// request or to anyone else. Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confidential: bool,
 }
 
 impl Citizen {
@@ -184,6 +194,7 @@ impl Citizen {
             contact_kind: ContactKind::Anonymous,
             contact: None,
             name: None,
+            confidential: false,
         }
     }
 
@@ -193,6 +204,7 @@ impl Citizen {
             contact_kind: kind,
             contact: Some(contact.into()),
             name: None,
+            confidential: false,
         }
     }
 }
@@ -334,6 +346,10 @@ pub struct CallInfo {
     pub agent: Option<String>,
     /// True when the citizen should be called back (unanswered calls).
     pub callback_candidate: bool,
+    /// The digits the caller chose in the IVR menu (e.g. `2` for the Korean-speaking desk), as
+    /// the PBX reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ivr: Option<String>,
 }
 
 /// The `moderation` block of web and radio requests.

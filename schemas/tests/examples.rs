@@ -57,7 +57,14 @@ fn phone() -> IntakeRequest {
         queue: Some("transport".into()),
         agent: None,
         callback_candidate: true,
+        ivr: Some("2".into()),
     });
+    r.content.language = Language::Ko;
+    let mut routing = Routing::general();
+    routing.line_name = Some("交通运输服务热线".into());
+    routing.set_desk("korean", "ivr:2");
+    routing.note("language", "ko", "ivr:2");
+    r.routing = Some(routing);
     r
 }
 
@@ -80,6 +87,37 @@ fn sms() -> IntakeRequest {
     );
     r.citizen = Citizen::reachable(ContactKind::Phone, "+8613812345678");
     r.content = Content::text("건공가 가로등이 안 켜져요");
+    let mut routing = Routing::general();
+    routing.line_name = Some("12345政务服务便民热线".into());
+    r.routing = Some(routing);
+    r
+}
+
+fn sms_urgent() -> IntakeRequest {
+    let raw = RawPayload::capture(
+        Some("application/json"),
+        "[{\"phone_number\":\"13812345679\",\"content\":\"공사장 사무실에 불이 났어요 임금체불 항의하다가\"}]".as_bytes(),
+    );
+    let mut r = IntakeRequest::new(
+        Channel::Sms,
+        source(
+            "sms:aliyun",
+            "+8613812345679/998901",
+            Some("hunchun_arrears"),
+            Some("2026-11-24T02:10:00Z"),
+        ),
+        at("2026-11-24T02:10:00.900Z"),
+        raw,
+        TRACE.into(),
+    );
+    r.citizen = Citizen::reachable(ContactKind::Phone, "+8613812345679");
+    r.content = Content::text("공사장 사무실에 불이 났어요 임금체불 항의하다가");
+    let mut routing = Routing::general();
+    routing.line_name = Some("珲春市民营企业清欠举报专线".into());
+    routing.set_desk("arrears", "line:hunchun_arrears");
+    routing.tag("fire", "rule:urgent_fire");
+    routing.set_urgent("rule:urgent_fire");
+    r.routing = Some(routing);
     r
 }
 
@@ -127,6 +165,7 @@ fn web() -> IntakeRequest {
         contact_kind: ContactKind::WebAccount,
         contact: Some("citizen_li".into()),
         name: Some("李先生".into()),
+        confidential: true,
     };
     r.content = Content::text("建议在图们江边增加健身器材。");
     r.content.title = Some("健身器材建议".into());
@@ -152,6 +191,10 @@ fn web() -> IntakeRequest {
         original_title: Some("关于江边健身器材的建议".into()),
         original_received_at: Some(at("2026-11-22T20:15:00Z")),
     });
+    let mut routing = Routing::general();
+    routing.tag("城市管理", "field:category");
+    routing.note("confidential", "true", "field:confidential");
+    r.routing = Some(routing);
     r
 }
 
@@ -171,6 +214,7 @@ fn radio_call_in() -> IntakeRequest {
         contact_kind: ContactKind::Phone,
         contact: Some("+8613943312345".into()),
         name: Some("金女士".into()),
+        confidential: false,
     };
     r.content = Content::text("延吉市公园路路灯连续一周不亮。");
     r.moderation = Some(Moderation {
@@ -201,6 +245,7 @@ fn radio() -> IntakeRequest {
         contact_kind: ContactKind::Anonymous,
         contact: None,
         name: Some("听众王先生".into()),
+        confidential: false,
     };
     r.content = Content::text("我们小区供暖温度不达标，室内只有十四度。");
     r.moderation = Some(Moderation {
@@ -224,6 +269,7 @@ fn examples_match_the_types() {
     for (name, record) in [
         ("phone", phone()),
         ("sms", sms()),
+        ("sms_urgent", sms_urgent()),
         ("wechat", wechat()),
         ("web", web()),
         ("radio", radio()),

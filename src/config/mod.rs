@@ -14,6 +14,9 @@ pub use crate::channels::sms::config::{SmsChannelConfig, SmsProviderConfig};
 pub use crate::channels::web::config::{WebChannelConfig, WebPartnerConfig};
 pub use crate::channels::wechat::config::{WechatAccountConfig, WechatChannelConfig};
 pub use crate::cluster::config::ClusterConfig;
+pub use crate::routing::config::{
+    DesksConfig, IvrDesk, LineConfig, MatchRule, RulesConfig, UrgentConfig,
+};
 pub use kafka::{KafkaSaslConfig, KafkaTlsConfig, SASL_MECHANISMS};
 pub use limits::{LimitsConfig, SpoolConfig};
 pub use secret::Secret;
@@ -52,6 +55,14 @@ pub struct Config {
     /// Cluster mode (several replicas sharing state through Redis); absent = one instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterConfig>,
+    /// `[lines.<id>]`: the merged hotlines and special lines, by the id `source.line` carries.
+    pub lines: BTreeMap<String, LineConfig>,
+    /// `[desks]`: the desks an IVR choice stands for.
+    pub desks: DesksConfig,
+    /// `[rules]`: keyword rules adding tags, a desk or urgency (hints, never a refusal).
+    pub rules: RulesConfig,
+    /// `[urgent]`: the advice told to a citizen whose request looks urgent.
+    pub urgent: UrgentConfig,
 }
 
 /// `[channels.*]`: each channel's own section, defined in its folder under `src/channels/`.
@@ -114,6 +125,8 @@ pub struct OpsConfig {
     pub token: Option<Secret>,
     /// Basic-auth credentials accepted instead of (or besides) the token.
     pub basic: Option<OpsBasicAuth>,
+    /// The time zone whose midnight starts "today" in the per-line counts (IANA name).
+    pub timezone: String,
 }
 
 impl Default for OpsConfig {
@@ -122,6 +135,7 @@ impl Default for OpsConfig {
             listen: ([127, 0, 0, 1], 9090).into(),
             token: None,
             basic: None,
+            timezone: "Asia/Shanghai".into(),
         }
     }
 }
@@ -164,6 +178,9 @@ pub struct KafkaConfig {
     pub events_topic: String,
     /// Topic of dead letters.
     pub dead_letter_topic: String,
+    /// Topic that also receives every urgent request (`routing.priority = "urgent"`), so a
+    /// dispatcher console can watch only those.
+    pub urgent_topic: String,
     /// How long a caller waits for the broker's acknowledgement before getting 503.
     #[serde(with = "humantime_serde")]
     pub delivery_timeout: Duration,
@@ -188,6 +205,7 @@ impl Default for KafkaConfig {
             topic: "intake.requests.v1".into(),
             events_topic: "intake.events.v1".into(),
             dead_letter_topic: "intake.rejected.v1".into(),
+            urgent_topic: "intake.urgent.v1".into(),
             delivery_timeout: Duration::from_secs(3),
             message_timeout: Duration::from_secs(30),
             compression: "lz4".into(),
@@ -334,6 +352,7 @@ impl Config {
             &self.kafka.topic,
             &self.kafka.events_topic,
             &self.kafka.dead_letter_topic,
+            &self.kafka.urgent_topic,
         ] {
             if topic.is_empty()
                 || !topic
@@ -383,10 +402,59 @@ impl Config {
             }
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        if self.ops.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "ops.timezone {:?} is not an IANA time zone such as Asia/Shanghai",
+                self.ops.timezone
+            )));
+        }
+        crate::routing::config::validate(&self.lines, &self.desks, &self.rules, &self.urgent)
+            .map_err(ConfigError::Invalid)?;
+        self.router()?;
         if let Some(cluster) = &self.cluster {
             cluster.validate().map_err(ConfigError::Invalid)?;
         }
         self.channels.validate().map_err(ConfigError::Invalid)
+    }
+
+    /// The merged line registry, the IVR desks and the compiled rules.
+    pub fn router(&self) -> Result<crate::routing::Router, ConfigError> {
+        let registry = crate::routing::registry::Registry::new(
+            &self.lines,
+            &self.channels.call.lines,
+            &self.channels.sms.lines,
+        );
+        crate::routing::Router::new(registry, &self.desks, &self.rules, &self.urgent)
+            .map_err(ConfigError::Invalid)
+    }
+
+    /// The startup warnings of deprecated settings, each naming its replacement.
+    pub fn deprecations(&self) -> Vec<String> {
+        crate::routing::registry::deprecation_warnings(
+            &self.channels.call.lines,
+            &self.channels.sms.lines,
+        )
+    }
+
+    /// The merged line registry as TOML comments, for `check-config` (the old per-channel maps
+    /// folded into `[lines.*]`).
+    pub fn registry_summary(&self) -> String {
+        let Ok(router) = self.router() else {
+            return String::new();
+        };
+        let mut out =
+            String::from("\n# merged line registry ([lines.*] + deprecated channels.*.lines):\n");
+        for (id, l) in router.registry().lines() {
+            out.push_str(&format!(
+                "# line {id}: name={:?} desk={} numbers={:?} sms_numbers={:?} tags={:?}\n",
+                l.name,
+                l.desk.as_deref().unwrap_or("general"),
+                l.numbers,
+                l.sms_numbers,
+                l.tags
+            ));
+        }
+        out
     }
 
     /// The effective configuration as TOML, secrets redacted: what `check-config` prints.

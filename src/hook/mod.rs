@@ -16,7 +16,9 @@ pub use request::{body, trace_id, HeaderView, Hook};
 
 use std::sync::Arc;
 
+use crate::ops::lines::LineBoard;
 use crate::pipeline::Pipeline;
+use crate::routing::Router;
 
 /// What every channel's handlers need of the gateway.
 #[derive(Clone)]
@@ -27,6 +29,32 @@ pub struct Shared {
     pub limits: Arc<Limits>,
     /// `server.max_body_bytes`: larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Lines, desks, rules: fills each request's `routing` block before it is published.
+    pub router: Arc<Router>,
+    /// The per-line counts of the ops page.
+    pub board: Arc<LineBoard>,
+}
+
+impl Shared {
+    /// Routes `record` (see [`Router::route`]) and wraps it for the requests topic.
+    pub fn routed(
+        &self,
+        record: &mut intake_schema::IntakeRequest,
+    ) -> Result<crate::sink::Envelope, crate::pipeline::NotDurable> {
+        self.router.route(record);
+        crate::sink::Envelope::request(record)
+            .map_err(|e| crate::pipeline::NotDurable(e.to_string()))
+    }
+
+    /// Counts an admitted request by channel, source, outcome and line.
+    pub fn counted(
+        &self,
+        record: &intake_schema::IntakeRequest,
+        source: &str,
+        outcome: &'static str,
+    ) {
+        crate::telemetry::record_request(&self.board, record, source, outcome);
+    }
 }
 
 /// The state of a channel that keeps nothing between requests: the shared parts and its config.

@@ -4,6 +4,7 @@
 //! WeChat without exposing internals.
 
 pub mod auth;
+pub mod lines;
 pub mod stats;
 pub mod view;
 
@@ -45,6 +46,8 @@ pub struct OpsState {
     pub cluster: Option<Arc<Link>>,
     /// Credentials required for everything but `/healthz` and `/readyz`.
     pub auth: auth::OpsAuth,
+    /// The per-line and per-desk counts.
+    pub board: Arc<lines::LineBoard>,
 }
 
 /// The cluster as `/readyz` and the page show it; `null` for a single instance.
@@ -68,6 +71,7 @@ pub fn router(state: OpsState) -> Router {
         .route("/metrics", get(metrics))
         .route("/ops", get(page))
         .route("/ops/api/stats", get(api_stats))
+        .route("/ops/api/lines", get(api_lines))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             auth::require,
@@ -170,5 +174,15 @@ async fn api_stats(State(state): State<OpsState>) -> impl IntoResponse {
         }
     }
     body["feeds"] = json!(feeds);
+    // A count only, never a text: the banner tells the room to look at the dispatcher console.
+    body["urgent_last_hour"] = json!(state.board.view(chrono::Utc::now()).urgent_last_hour);
     ([(header::CACHE_CONTROL, "no-store")], Json(body))
+}
+
+/// Today's and the last hour's requests per line and per desk (counts only).
+async fn api_lines(State(state): State<OpsState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(state.board.view(chrono::Utc::now())),
+    )
 }

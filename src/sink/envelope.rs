@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use super::error::SinkError;
 
+/// The header of a routed request's priority (`normal` or `urgent`).
+pub const PRIORITY_HEADER: &str = "priority";
+
 /// Which of the three topics a record belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
@@ -28,9 +31,21 @@ pub struct Topics {
     pub events: String,
     /// `kafka.dead_letter_topic`
     pub dead_letters: String,
+    /// `kafka.urgent_topic`: a second copy of every urgent request.
+    pub urgent: String,
 }
 
 impl Topics {
+    /// The names configured in `[kafka]`.
+    pub fn of(kafka: &crate::config::KafkaConfig) -> Self {
+        Topics {
+            requests: kafka.topic.clone(),
+            events: kafka.events_topic.clone(),
+            dead_letters: kafka.dead_letter_topic.clone(),
+            urgent: kafka.urgent_topic.clone(),
+        }
+    }
+
     /// The name of `topic`.
     pub fn name(&self, topic: Topic) -> &str {
         match topic {
@@ -64,6 +79,14 @@ impl Envelope {
             ("channel".to_string(), r.channel.as_str().to_string()),
             ("schema".to_string(), SCHEMA_ID.to_string()),
         ]);
+        let mut headers = headers;
+        // How urgent it is (see `super::urgent`): consumers can route without parsing.
+        if let Some(routing) = &r.routing {
+            headers.insert(
+                PRIORITY_HEADER.to_string(),
+                routing.priority.as_str().to_string(),
+            );
+        }
         Ok(Envelope {
             topic: Topic::Requests,
             id: r.request_id,

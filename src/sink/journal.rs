@@ -33,7 +33,22 @@ impl JournalSink {
             record: envelope.payload.as_str().into(),
         };
         let line = encode_line(&entry).map_err(|e| SinkError::Encoding(e.to_string()))?;
-        Ok(self.log.append(line).await?)
+        let copy = super::urgent::copy_topic(&self.topics, envelope)
+            .map(|urgent| {
+                let copy = Entry {
+                    topic: urgent.to_string(),
+                    ..entry.clone()
+                };
+                encode_line(&copy).map_err(|e| SinkError::Encoding(e.to_string()))
+            })
+            .transpose()?;
+        self.log.append(line).await?;
+        // The urgent copy is a second line, fsynced before the caller's 2xx like the first; a
+        // drain to Kafka later delivers it to the urgent topic.
+        if let Some(copy) = copy {
+            self.log.append(copy).await?;
+        }
+        Ok(())
     }
 
     /// True while the writer runs.

@@ -80,7 +80,18 @@ impl KafkaSink {
     pub async fn publish(&self, envelope: &Envelope) -> Result<(), SinkError> {
         let topic = self.topics.name(envelope.topic);
         let delivery = self.enqueue(topic, &envelope.key, &envelope.headers, &envelope.payload)?;
-        self.confirm(delivery).await
+        // An urgent request also goes to the urgent topic; the caller's 2xx waits for both.
+        let copy = match super::urgent::copy_topic(&self.topics, envelope) {
+            Some(urgent) => {
+                Some(self.enqueue(urgent, &envelope.key, &envelope.headers, &envelope.payload)?)
+            }
+            None => None,
+        };
+        self.confirm(delivery).await?;
+        match copy {
+            Some(copy) => self.confirm(copy).await,
+            None => Ok(()),
+        }
     }
 
     /// The configured name of `topic`.
@@ -111,6 +122,35 @@ impl KafkaSink {
         self.producer
             .send_result(record)
             .map_err(|(e, _)| SinkError::Kafka(e.to_string()))
+    }
+
+    /// [`KafkaSink::enqueue`] of a spooled entry, with its urgent copy when it is an urgent
+    /// request (see [`super::urgent`]).
+    pub fn enqueue_entry(
+        &self,
+        topic: &str,
+        key: &str,
+        headers: &BTreeMap<String, String>,
+        payload: &str,
+    ) -> Result<(DeliveryFuture, Option<DeliveryFuture>), SinkError> {
+        let first = self.enqueue(topic, key, headers, payload)?;
+        let copy = match super::urgent::copy_topic_of_entry(&self.topics, topic, headers) {
+            Some(urgent) => Some(self.enqueue(urgent, key, headers, payload)?),
+            None => None,
+        };
+        Ok((first, copy))
+    }
+
+    /// Waits for both deliveries of [`KafkaSink::enqueue_entry`].
+    pub async fn confirm_entry(
+        &self,
+        (first, copy): (DeliveryFuture, Option<DeliveryFuture>),
+    ) -> Result<(), SinkError> {
+        self.confirm(first).await?;
+        match copy {
+            Some(copy) => self.confirm(copy).await,
+            None => Ok(()),
+        }
     }
 
     /// Waits for the acknowledgement of an enqueued record.

@@ -8,8 +8,9 @@ mod error;
 mod journal;
 mod kafka;
 mod kafka_context;
+pub mod urgent;
 
-pub use envelope::{Envelope, Topic, Topics};
+pub use envelope::{Envelope, Topic, Topics, PRIORITY_HEADER};
 pub use error::SinkError;
 pub use journal::JournalSink;
 pub use kafka::{connection_config, KafkaSink};

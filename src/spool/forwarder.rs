@@ -88,7 +88,7 @@ pub async fn run(
             if done_already || id.is_some_and(|id| ahead.contains(&id)) {
                 outcomes.push(None);
             } else {
-                outcomes.push(Some(kafka.enqueue(
+                outcomes.push(Some(kafka.enqueue_entry(
                     &entry.topic,
                     &entry.key,
                     &entry.headers,
@@ -102,7 +102,7 @@ pub async fn run(
         for ((entry, end), outcome) in read.entries.iter().zip(outcomes) {
             let ok = match outcome {
                 None => true,
-                Some(Ok(delivery)) => kafka.confirm(delivery).await.is_ok(),
+                Some(Ok(delivery)) => kafka.confirm_entry(delivery).await.is_ok(),
                 Some(Err(_)) => false,
             };
             let len = if end.segment == prev.segment {

@@ -630,9 +630,10 @@ impl Cluster {
         let topic = format!("intake.requests.v1.{}", spec.suffix);
         let events_topic = format!("intake.events.v1.{}", spec.suffix);
         let dead_letter_topic = format!("intake.rejected.v1.{}", spec.suffix);
+        let urgent_topic = format!("intake.urgent.v1.{}", spec.suffix);
         create_topics(
             &spec.bootstrap,
-            &[&topic, &events_topic, &dead_letter_topic],
+            &[&topic, &events_topic, &dead_letter_topic, &urgent_topic],
             3,
         )
         .await;

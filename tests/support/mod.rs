@@ -81,10 +81,52 @@ pub async fn test_config(kafka: bool) -> (Config, tempfile::TempDir) {
     if kafka {
         let k = &config.kafka;
         broker()
-            .create_topics(&[&k.topic, &k.events_topic, &k.dead_letter_topic], 3)
+            .create_topics(
+                &[
+                    &k.topic,
+                    &k.events_topic,
+                    &k.dead_letter_topic,
+                    &k.urgent_topic,
+                ],
+                3,
+            )
             .await;
     }
     (config, data)
+}
+
+/// The `[lines.*]`, `[desks]`, `[rules]` and `[urgent]` sections of the example configuration
+/// (`deploy/intake.example.toml`, from its "lines and desks" marker on), so the tests run the
+/// seed's lines exactly as shipped.
+pub fn example_lines_toml() -> String {
+    let example =
+        std::fs::read_to_string(repo().join("deploy/intake.example.toml")).expect("example config");
+    let at = example
+        .find("# --- lines and desks")
+        .expect("the example has a lines and desks section");
+    example[at..].to_string()
+}
+
+/// A gateway with Kafka, the test channels and the example configuration's lines and desks.
+pub async fn lines_app() -> TestApp {
+    let (config, data) = test_config(true).await;
+    let toml = format!(
+        "{}\n[server]\nlisten = \"127.0.0.1:0\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[storage]\ndata_dir = \"{}\"\n{}",
+        shared_toml(
+            &format!("\"{}\"", broker().bootstrap),
+            config
+                .kafka
+                .topic
+                .strip_prefix("intake.requests.v1.")
+                .unwrap()
+        ),
+        data.path().display(),
+        example_lines_toml(),
+    );
+    let config = intake_gateway::Config::from_toml(&toml).expect("lines config");
+    let mut app = start(config).await;
+    app.keep_data(data);
+    app
 }
 
 /// Every section of the test configuration except `[server]`, `[ops]` and `[storage]` (which
@@ -99,6 +141,7 @@ pub fn shared_toml(brokers: &str, suffix: &str) -> String {
         topic = "intake.requests.v1.{suffix}"
         events_topic = "intake.events.v1.{suffix}"
         dead_letter_topic = "intake.rejected.v1.{suffix}"
+        urgent_topic = "intake.urgent.v1.{suffix}"
         delivery_timeout = "5s"
         [limits]
         sender_per_minute = 0

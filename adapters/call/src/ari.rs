@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::item::{Parsed, Phase};
 use crate::parties::{present, Parties};
-use crate::state::Direction;
+use crate::state::{ivr_digits, Direction};
 use crate::{time, Ctx};
 
 /// Parses one ARI event object.
@@ -48,6 +48,7 @@ pub(crate) fn parse(event: &Map<String, Value>, ctx: &Ctx) -> Parsed {
         ..Parties::default()
     }
     .fill(&mut state, ctx.source.trusted_pai, ctx.lines);
+    state.ivr = ivr_digits(field(&["channelvars", ctx.source.ivr_name()]));
     let at = text(event.get("timestamp")).and_then(time::zoned);
     state.started_at = field(&["creationtime"]).and_then(time::zoned);
     match phase {

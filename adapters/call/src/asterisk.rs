@@ -18,7 +18,7 @@ use crate::body::Payload;
 use crate::fields::Fields;
 use crate::item::Parsed;
 use crate::parties::Parties;
-use crate::state::Direction;
+use crate::state::{ivr_digits, Direction};
 use crate::{ari, json_messages, time, Ctx};
 
 /// Parses a post of an Asterisk source into its messages.
@@ -76,6 +76,7 @@ fn cdr(fields: &Fields, ctx: &Ctx) -> Parsed {
         .or(Some(disposition.as_str()).filter(|d| !d.is_empty()))
         .map(str::to_string);
     state.queue = fields.get("queue").map(str::to_string);
+    state.ivr = ivr_digits(fields.first_of(&[ctx.source.ivr_name(), "ivr"]));
     state.agent = fields.get("agent").map(str::to_string).or_else(|| {
         fields
             .get("dstchannel")

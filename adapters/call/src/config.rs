@@ -64,11 +64,19 @@ pub struct Source {
     /// `recording_file`, then `record_path` + `record_name`, then `record_path`.
     #[serde(default)]
     pub recording_variable: Option<String>,
+    /// The FreeSWITCH or Asterisk channel variable (ARI: `channelvars`, CDR: a custom field)
+    /// holding the caller's IVR choice; unset: `ivr_choice`. Generic CTI and Kamailio posts
+    /// carry it as their `ivr` field.
+    #[serde(default)]
+    pub ivr_variable: Option<String>,
     /// Offset from UTC of the local times in Asterisk CDRs (`start`, `answer`, `end`), in
     /// minutes; 480 (UTC+8) by default.
     #[serde(default = "china")]
     pub utc_offset_minutes: i32,
 }
+
+/// The channel variable read for the IVR choice when `ivr_variable` is unset.
+pub const DEFAULT_IVR_VARIABLE: &str = "ivr_choice";
 
 fn yes() -> bool {
     true
@@ -90,8 +98,17 @@ impl Source {
             trusted_pai: true,
             skip_b_legs: true,
             recording_variable: None,
+            ivr_variable: None,
             utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
         }
+    }
+
+    /// The channel variable of the IVR choice (`ivr_variable`, else `ivr_choice`).
+    pub(crate) fn ivr_name(&self) -> &str {
+        self.ivr_variable
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(DEFAULT_IVR_VARIABLE)
     }
 
     /// True when the source can authenticate at all: it has a token, or a user name and a
@@ -151,6 +168,7 @@ impl std::fmt::Debug for Source {
             .field("trusted_pai", &self.trusted_pai)
             .field("skip_b_legs", &self.skip_b_legs)
             .field("recording_variable", &self.recording_variable)
+            .field("ivr_variable", &self.ivr_variable)
             .field("utc_offset_minutes", &self.utc_offset_minutes)
             .finish()
     }

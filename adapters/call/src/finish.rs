@@ -67,6 +67,7 @@ pub fn finish(
         // failed and no-answer alike, since in each the citizen was not served. An
         // unanswered outbound call is itself a callback attempt, tracked by its own system.
         callback_candidate: !answered && direction == Direction::Inbound,
+        ivr: state.ivr.clone(),
     });
     request
 }

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use crate::item::Parsed;
 use crate::parties::{present, Parties};
-use crate::state::Direction;
+use crate::state::{ivr_digits, Direction};
 use crate::{time, Ctx};
 
 /// The recording variable tried first when `recording_variable` is unset.
@@ -212,6 +212,7 @@ pub(crate) fn parse(text: &str, ctx: &Ctx) -> Result<Parsed, AdapterError> {
     state.outcome = Some(outcome(&cdr, state.answered_at.is_some()));
     state.recording = recording(&cdr, ctx.source.recording_variable.as_deref());
     state.queue = cdr.var("cc_queue").map(Cow::into_owned);
+    state.ivr = ivr_digits(cdr.var(ctx.source.ivr_name()).as_deref());
     state.agent = cdr.var("cc_agent").map(Cow::into_owned).or_else(|| {
         state
             .answered_at

@@ -15,7 +15,7 @@ use crate::body::Payload;
 use crate::fields::Fields;
 use crate::item::{Parsed, Phase};
 use crate::parties::Parties;
-use crate::state::Direction;
+use crate::state::{ivr_digits, Direction};
 use crate::{json_messages, time, Ctx};
 
 /// Parses a post of a generic CTI source into its messages.
@@ -62,6 +62,7 @@ fn message(fields: &Fields, ctx: &Ctx) -> Parsed {
         .and_then(time::any)
         .unwrap_or(ctx.now);
     state.queue = fields.get("queue").map(str::to_string);
+    state.ivr = ivr_digits(fields.get("ivr"));
     // `user` names the agents ringing on newCall, the one who took the call on answer and,
     // for an outbound call, the agent calling; `answeringNumber` is the answering agent.
     let user = fields.get("user");

@@ -16,7 +16,7 @@ use crate::body::Payload;
 use crate::fields::Fields;
 use crate::item::{Parsed, Phase};
 use crate::parties::Parties;
-use crate::state::Direction;
+use crate::state::{ivr_digits, Direction};
 use crate::{json_messages, time, Ctx};
 
 /// Parses a post of a Kamailio source into its messages.
@@ -56,6 +56,7 @@ fn message(fields: &Fields, ctx: &Ctx) -> Parsed {
         request_uri: fields.get("ruri_user"),
     }
     .fill(&mut state, ctx.source.trusted_pai, ctx.lines);
+    state.ivr = ivr_digits(fields.get("ivr"));
     let at = fields.get("timestamp").and_then(time::any);
     state.started_at = fields.get("invite_timestamp").and_then(time::any);
     state.answered_at = fields.get("answer_timestamp").and_then(time::any);

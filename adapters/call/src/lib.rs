@@ -42,11 +42,11 @@ mod time;
 
 pub use auth::authenticate;
 pub use body::FORM_BASE64;
-pub use config::{Source, SourceKind, DEFAULT_UTC_OFFSET_MINUTES};
+pub use config::{Source, SourceKind, DEFAULT_IVR_VARIABLE, DEFAULT_UTC_OFFSET_MINUTES};
 pub use finish::finish;
 pub use item::Item;
 pub use lines::{line_key, Lines};
-pub use state::{merge, CallState, Direction};
+pub use state::{ivr_digits, merge, CallState, Direction};
 
 use chrono::{DateTime, Utc};
 use intake_adapter::{AdapterError, Inbound};

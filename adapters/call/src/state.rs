@@ -93,6 +93,19 @@ pub struct CallState {
     /// The agent (extension, login or name) who answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The digits the caller chose in the IVR (see [`ivr_digits`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ivr: Option<String>,
+}
+
+/// An IVR choice as the PBX reported it, kept only when it is what a keypad can send: 1 to 8
+/// of `0-9`, `*` and `#` (anything else is a misconfigured variable, not a choice).
+pub fn ivr_digits(raw: Option<&str>) -> Option<String> {
+    let v = raw?.trim();
+    ((1..=8).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#'))
+    .then(|| v.to_string())
 }
 
 impl CallState {
@@ -143,6 +156,7 @@ pub fn merge(prev: Option<CallState>, update: CallState) -> CallState {
         recording: join(prev.recording, update.recording, Ord::max),
         queue: join(prev.queue, update.queue, Ord::max),
         agent: join(prev.agent, update.agent, Ord::max),
+        ivr: join(prev.ivr, update.ivr, Ord::max),
     }
 }
 
@@ -196,6 +210,21 @@ mod tests {
         assert_eq!(abcd, dcba);
         assert_eq!(abcd.outcome, Some(Disposition::Answered));
         assert_eq!((abcd.started_at, abcd.ended_at), (t(0), t(70)));
+    }
+
+    #[test]
+    fn ivr_choices_are_keypad_digits() {
+        assert_eq!(ivr_digits(Some(" 2 ")).as_deref(), Some("2"));
+        assert_eq!(ivr_digits(Some("1*3#")).as_deref(), Some("1*3#"));
+        for bad in [
+            None,
+            Some(""),
+            Some("korean"),
+            Some("123456789"),
+            Some("2;drop"),
+        ] {
+            assert_eq!(ivr_digits(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

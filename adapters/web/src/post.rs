@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use intake_adapter::{phone, AdapterError, Inbound};
 use intake_schema::{
     Attachment, AttachmentKind, Channel, Citizen, ContactKind, Content, IntakeRequest, Location,
-    Moderation, Program, RawPayload, Source, Transfer,
+    Moderation, Program, RawPayload, Routing, Source, Transfer,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -50,7 +50,18 @@ struct Post {
     program: Option<ProgramIn>,
     caller: Option<CallerIn>,
     transfer: Option<TransferIn>,
+    /// The partner's or sending platform's own category of the item (e.g. 营商环境).
+    category: Option<String>,
+    /// The citizen asked for confidentiality (保密).
+    #[serde(default)]
+    confidential: bool,
+    /// The citizen asked not to be named (匿名).
+    #[serde(default)]
+    anonymous: bool,
 }
+
+/// The longest category kept as a tag (longer ones are cut); categories are names, not descriptions.
+const MAX_CATEGORY: usize = 32;
 
 /// A listener who called in live to the radio programme.
 #[derive(Deserialize)]
@@ -262,6 +273,12 @@ fn build(
         board: post.board,
         program,
     });
+    request.routing = own_fields(
+        &mut request.citizen,
+        post.category.as_deref(),
+        post.confidential,
+        post.anonymous,
+    );
     match post.transfer {
         Some(t) if channel == Channel::Web => {
             request.set_transfer(transfer(t, &partner.platforms)?)
@@ -270,6 +287,42 @@ fn build(
         None => {}
     }
     Ok(request)
+}
+
+/// What the post says about itself: its category becomes a tag, `confidential` flags the
+/// citizen, `anonymous` drops the name (the contact stays: the platform may still answer).
+fn own_fields(
+    citizen: &mut Citizen,
+    category: Option<&str>,
+    confidential: bool,
+    anonymous: bool,
+) -> Option<Routing> {
+    let category = category.map(str::trim).filter(|c| !c.is_empty());
+    if category.is_none() && !confidential && !anonymous {
+        return None;
+    }
+    let mut routing = Routing::general();
+    if let Some(c) = category {
+        // A hint, never a reason to refuse the citizen's post: an overlong or odd category is
+        // cut to a tag's length and cleaned, not rejected.
+        let tag: String = c
+            .chars()
+            .filter(|ch| !ch.is_control())
+            .take(MAX_CATEGORY)
+            .collect();
+        if !tag.is_empty() {
+            routing.tag(&tag, "field:category");
+        }
+    }
+    if confidential {
+        citizen.confidential = true;
+        routing.note("confidential", "true", "field:confidential");
+    }
+    if anonymous {
+        citizen.name = None;
+        routing.tag("anonymous", "field:anonymous");
+    }
+    Some(routing)
 }
 
 fn moderation(m: ModerationIn) -> Result<(String, DateTime<Utc>), String> {

@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use intake_call::{Item, Lines};
+use intake_call::Item;
 use intake_schema::RawPayload;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -77,7 +77,11 @@ pub async fn push(
         let items = {
             let view = HeaderView(&headers);
             let inbound = hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip()));
-            intake_call::handle(&inbound, &call_source, &Lines::new(&app.config.lines))?
+            intake_call::handle(
+                &inbound,
+                &call_source,
+                app.shared.router.registry().call_lines(),
+            )?
         };
         app.shared
             .limits
@@ -119,17 +123,14 @@ async fn publish(
         }
         Item::Final { state } => {
             let merged = app.calls.finish(state).await;
-            let record = intake_call::finish(&merged, now, raw.clone(), trace);
-            let admission = app
-                .shared
-                .pipeline
-                .submit(Envelope::request(&record).map_err(envelope_error)?)
-                .await?;
+            let mut record = intake_call::finish(&merged, now, raw.clone(), trace);
+            let envelope = app.shared.routed(&mut record)?;
+            let admission = app.shared.pipeline.submit(envelope).await?;
             app.calls
                 .forget(&merged.source_system, &merged.call_id)
                 .await;
             let label = admission.label();
-            telemetry::record_outcome("phone", source, label);
+            app.shared.counted(&record, source, label);
             Hook::admitted(&record.request_id, &record.tracking_no);
             tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "call recorded");
             json!({"status": label, "call_id": merged.call_id, "request_id": record.request_id, "tracking_no": record.tracking_no})

@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use intake_schema::ContactKind;
-use intake_sms::{AdmissionStatus, Call, Item, Lines};
+use intake_sms::{AdmissionStatus, Call, Item};
 use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ pub async fn hook(
                     path_and_query,
                 },
                 &provider,
-                &Lines::new(&sms.lines),
+                app.shared.router.registry().sms_lines(),
             )?
         };
         app.shared
@@ -125,11 +125,12 @@ pub async fn hook(
             error: delivery.rejected_reason.clone(),
         };
         let receipt_config = sms.providers.get(&name).filter(|c| c.receipt);
+        let mut last_advice: Option<String> = None;
         // Receipts through a send endpoint go per accepted message (a batch push carries many
         // citizens); the reply, where it carries one, answers only the last.
         let send_receipts = receipt_config.is_some_and(|c| c.sends_receipts());
         for item in delivery.items {
-            let (admission, phone) = admit(&app, source, item).await?;
+            let (admission, phone, advice) = admit(&app, source, item).await?;
             if let (Some(c), Some(to), Some(no), Some(id), true) = (
                 receipt_config,
                 phone,
@@ -141,25 +142,59 @@ pub async fn hook(
                 app.receipts.enqueue(Receipt {
                     provider: name.clone(),
                     to,
-                    text: c.receipt_template.replace("{tracking_no}", no),
+                    text: with_advice(
+                        c.receipt_template.replace("{tracking_no}", no),
+                        advice.as_deref(),
+                    ),
                     tracking_no: no.clone(),
                     request_id: id.clone(),
                 });
             }
             last = admission;
+            last_advice = advice;
         }
         let receipt = match (receipt_config, &last.tracking_no) {
             (Some(c), Some(no)) if last.status == AdmissionStatus::Accepted && !send_receipts => {
-                Some(c.receipt_template.replace("{tracking_no}", no))
+                Some(with_advice(
+                    c.receipt_template.replace("{tracking_no}", no),
+                    last_advice.as_deref(),
+                ))
             }
             _ => None,
         };
         Ok(reply(match delivery.kind {
-            intake_sms::ProviderKind::Generic => intake_sms::generic_reply(&last),
+            intake_sms::ProviderKind::Generic => {
+                generic_with_advice(intake_sms::generic_reply(&last), last_advice.as_deref())
+            }
             kind => intake_sms::success_reply(kind, false, receipt.as_deref()),
         }))
     })
     .await
+}
+
+/// The receipt with the urgent advice appended (urgent requests only).
+fn with_advice(receipt: String, advice: Option<&str>) -> String {
+    match advice {
+        Some(a) => format!("{receipt}{a}"),
+        None => receipt,
+    }
+}
+
+/// The generic provider's JSON answer, with `advice` for the citizen when the request is urgent.
+fn generic_with_advice(
+    (content_type, body): (&'static str, String),
+    advice: Option<&str>,
+) -> (&'static str, String) {
+    let Some(advice) = advice else {
+        return (content_type, body);
+    };
+    match serde_json::from_str::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut o)) => {
+            o.insert("advice".into(), advice.into());
+            (content_type, serde_json::Value::Object(o).to_string())
+        }
+        _ => (content_type, body),
+    }
 }
 
 fn reply((content_type, body): (&'static str, String)) -> Response {
@@ -168,7 +203,7 @@ fn reply((content_type, body): (&'static str, String)) -> Response {
 
 async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, NotDurable> {
     let admission = match item {
-        Item::Request(record) => return publish(&app.shared.pipeline, source, &record).await,
+        Item::Request(mut record) => return publish(&app.shared, source, &mut record).await,
         Item::DeadLetter(letter) => {
             app.shared
                 .pipeline
@@ -195,6 +230,7 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
                         error: None,
                     },
                     None,
+                    None,
                 ));
             }
             let key = part.key.as_string();
@@ -215,7 +251,7 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
                 },
                 Some(parts) => {
                     return complete(
-                        &app.shared.pipeline,
+                        &app.shared,
                         Waiting::Local(&app.parts, &key),
                         source,
                         &parts,
@@ -226,7 +262,7 @@ async fn admit(app: &SmsChannel, source: &str, item: Item) -> Result<Admitted, N
             }
         }
     };
-    Ok((admission, None))
+    Ok((admission, None, None))
 }
 
 /// A part in cluster mode: acknowledged only once Redis has it; Redis down is a 503 (the
@@ -256,7 +292,7 @@ async fn shared_part(
                 .filter_map(|m| serde_json::from_str(m).ok())
                 .collect();
             return complete(
-                &app.shared.pipeline,
+                &app.shared,
                 Waiting::Shared(groups, &id),
                 source,
                 &parts,
@@ -271,5 +307,5 @@ async fn shared_part(
         tracking_no: None,
         error: None,
     };
-    Ok((admission, None))
+    Ok((admission, None, None))
 }

@@ -44,7 +44,7 @@ pub fn spawn_reassembly_timeouts(channel: &SmsChannel) -> JoinHandle<()> {
     reassembly::spawn_timeouts(
         channel.parts.clone(),
         channel.shared_parts.clone(),
-        channel.shared.pipeline.clone(),
+        channel.shared.clone(),
         channel.config.reassembly_timeout,
     )
 }

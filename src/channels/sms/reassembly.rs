@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use super::parts::PartStore;
 use crate::cluster::groups::Groups;
-use crate::hook::Hook;
-use crate::pipeline::{NotDurable, Pipeline};
+use crate::hook::{Hook, Shared};
+use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
 use crate::telemetry;
 
-/// The admission, and the citizen's number when a record with one was published.
-pub type Admitted = (intake_sms::Admission, Option<String>);
+/// The admission, the citizen's number when a record with one was published, and the urgent
+/// advice to add to the receipt when the request is urgent.
+pub type Admitted = (intake_sms::Admission, Option<String>, Option<String>);
 
 /// Where a group's parts wait: this replica's durable store (by key), or the cluster's (by id).
 pub enum Waiting<'a> {
@@ -42,7 +43,7 @@ impl Waiting<'_> {
 
 /// Publishes an assembled long SMS (or, after the timeout, what arrived of it) and retires its parts.
 pub async fn complete(
-    pipeline: &Pipeline,
+    shared: &Shared,
     waiting: Waiting<'_>,
     source: &str,
     parts: &[Part],
@@ -54,12 +55,13 @@ pub async fn complete(
         intake_sms::assemble(parts)
     };
     let admission = match assembled {
-        Ok(record) => publish(pipeline, source, &record).await?,
+        Ok(mut record) => publish(shared, source, &mut record).await?,
         Err(e) => {
             let Some(letter) = intake_sms::parts_dead_letter(parts, &e.to_string()) else {
                 return Err(NotDurable("no parts to dead-letter".into()));
             };
-            pipeline
+            shared
+                .pipeline
                 .submit(Envelope::dead_letter(&letter).map_err(|e| NotDurable(e.to_string()))?)
                 .await?;
             telemetry::record_outcome("sms", source, "dead_lettered");
@@ -71,31 +73,32 @@ pub async fn complete(
                     error: Some(e.to_string()),
                 },
                 None,
+                None,
             )
         }
     };
     for part in parts {
-        pipeline.dedup().remember(part_id(part));
+        shared.pipeline.dedup().remember(part_id(part));
     }
     waiting.finish().await?;
     Ok(admission)
 }
 
+/// Routes and publishes one whole SMS.
 pub async fn publish(
-    pipeline: &Pipeline,
+    shared: &Shared,
     source: &str,
-    record: &IntakeRequest,
+    record: &mut IntakeRequest,
 ) -> Result<Admitted, NotDurable> {
-    let admission = pipeline
-        .submit(Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?)
-        .await?;
+    let envelope = shared.routed(record)?;
+    let admission = shared.pipeline.submit(envelope).await?;
     let status = if admission.is_new() {
         AdmissionStatus::Accepted
     } else {
         AdmissionStatus::Duplicate
     };
     let label = admission.label();
-    telemetry::record_outcome("sms", source, label);
+    shared.counted(record, source, label);
     Hook::admitted(&record.request_id, &record.tracking_no);
     tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "sms admitted");
     let phone = match record.citizen.contact_kind {
@@ -110,7 +113,18 @@ pub async fn publish(
             error: None,
         },
         phone,
+        urgent_advice(shared, record),
     ))
+}
+
+/// The advice of `[urgent]` in the citizen's language, when the request is urgent.
+fn urgent_advice(shared: &Shared, record: &IntakeRequest) -> Option<String> {
+    record
+        .routing
+        .as_ref()
+        .filter(|r| r.is_urgent())
+        .and_then(|_| shared.router.advice(record.content.language))
+        .map(str::to_string)
 }
 
 /// The dedup id of one part: a provider re-sending it after its message was published must not
@@ -132,8 +146,8 @@ pub fn part_id(part: &Part) -> RequestId {
 /// those of this replica's store, and in cluster mode those it claims from the shared store.
 pub fn spawn_timeouts(
     store: Arc<PartStore>,
-    shared: Option<Arc<Groups>>,
-    pipeline: Arc<Pipeline>,
+    groups: Option<Arc<Groups>>,
+    shared: Shared,
     timeout: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -141,9 +155,9 @@ pub fn spawn_timeouts(
         loop {
             tokio::time::sleep(every).await;
             for (key, parts) in store.expired(timeout) {
-                publish_expired(&pipeline, Waiting::Local(&store, &key), &parts).await;
+                publish_expired(&shared, Waiting::Local(&store, &key), &parts).await;
             }
-            let Some(groups) = &shared else { continue };
+            let Some(groups) = &groups else { continue };
             // Redis down: nothing to claim now; the groups wait in Redis for the next sweep.
             let Ok(claimed) = groups.claim_expired().await else {
                 continue;
@@ -153,7 +167,7 @@ pub fn spawn_timeouts(
                     .iter()
                     .filter_map(|m| serde_json::from_str(m).ok())
                     .collect();
-                publish_expired(&pipeline, Waiting::Shared(groups, &id), &parts).await;
+                publish_expired(&shared, Waiting::Shared(groups, &id), &parts).await;
             }
         }
     })
@@ -161,7 +175,7 @@ pub fn spawn_timeouts(
 
 /// One group past its timeout: incomplete unless every part did arrive after all (its
 /// completer died before publishing).
-async fn publish_expired(pipeline: &Pipeline, waiting: Waiting<'_>, parts: &[Part]) {
+async fn publish_expired(shared: &Shared, waiting: Waiting<'_>, parts: &[Part]) {
     let system = parts
         .first()
         .map(|p| p.key.system.clone())
@@ -170,7 +184,7 @@ async fn publish_expired(pipeline: &Pipeline, waiting: Waiting<'_>, parts: &[Par
     let whole = parts
         .first()
         .is_some_and(|p| parts.len() >= usize::from(p.total));
-    match complete(pipeline, waiting, &source, parts, !whole).await {
+    match complete(shared, waiting, &source, parts, !whole).await {
         Ok(_) if !whole => tracing::warn!(
             parts = parts.len(),
             "long SMS published incomplete after the reassembly timeout"

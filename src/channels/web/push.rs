@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use super::config::WebChannelConfig;
 use crate::hook::{body, ApiError, ChannelState, HeaderView, Hook};
 use crate::pipeline::NotDurable;
-use crate::sink::Envelope;
 use crate::telemetry;
 
 /// Verifies the batch, publishes each accepted post, answers per post in input order.
@@ -78,7 +77,7 @@ async fn admit(
     source: &str,
     outcome: PostOutcome,
 ) -> Result<PostResult, NotDurable> {
-    let record = match outcome.result {
+    let mut record = match outcome.result {
         Ok(record) => record,
         Err(reason) => {
             telemetry::record_outcome("web", source, "rejected");
@@ -92,7 +91,7 @@ async fn admit(
             });
         }
     };
-    let envelope = Envelope::request(&record).map_err(|e| NotDurable(e.to_string()))?;
+    let envelope = app.shared.routed(&mut record)?;
     let admission = app.shared.pipeline.submit(envelope).await?;
     let status = if admission.is_new() {
         PostStatus::Accepted
@@ -100,7 +99,7 @@ async fn admit(
         PostStatus::Duplicate
     };
     let label = admission.label();
-    telemetry::record_outcome(record.channel.as_str(), source, label);
+    app.shared.counted(&record, source, label);
     Hook::admitted(&record.request_id, &record.tracking_no);
     tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, post_status = label, "post admitted");
     Ok(PostResult {

@@ -92,15 +92,19 @@ async fn answer(
     source: &str,
     config: &WechatAccountConfig,
     account: &Account,
-    push: Push,
+    mut push: Push,
 ) -> Result<Response, ApiError> {
     let budget = app.config.reply_budget;
+    let routed = match &mut push.kind {
+        PushKind::Request(record) => Some(app.shared.routed(record)?),
+        _ => None,
+    };
     match &push.kind {
         PushKind::Request(record) => {
-            let envelope = Envelope::request(record).map_err(|e| NotDurable(e.to_string()))?;
+            let envelope = routed.ok_or_else(|| NotDurable("request not routed".into()))?;
             let admission = app.shared.pipeline.submit_within(envelope, budget).await?;
             let label = admission.label();
-            telemetry::record_outcome("wechat", source, label);
+            app.shared.counted(record, source, label);
             Hook::admitted(&record.request_id, &record.tracking_no);
             tracing::debug!(request_id = %record.request_id, tracking_no = %record.tracking_no, outcome = label, "message admitted");
             let template = if record.content.language == Language::Ko {
@@ -109,6 +113,8 @@ async fn answer(
                 &config.reply_template
             };
             let text = intake_wechat::reply_template(template, record.tracking_no.as_str());
+            // Deterministic: a re-delivery is routed the same, so its reply stays byte-identical.
+            let text = app.shared.router.acknowledgement(record, &text);
             reply(&push, account, &text, record.request_id)
         }
         PushKind::Event(event) => {

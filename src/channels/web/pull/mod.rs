@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::leases::Leases;
 use crate::config::Config;
+use crate::hook::Shared;
 use crate::outbound::Outbound;
 use crate::pipeline::Pipeline;
 use crate::sink::Envelope;
@@ -41,7 +42,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// left off; the others run.
 pub fn spawn_all(
     config: &Config,
-    pipeline: Arc<Pipeline>,
+    shared: &Shared,
     data_dir: &Path,
     stopped: watch::Receiver<bool>,
     outbound: &Outbound,
@@ -86,7 +87,8 @@ pub fn spawn_all(
             client,
             cursor,
             adapter,
-            pipeline: pipeline.clone(),
+            pipeline: shared.pipeline.clone(),
+            shared: shared.clone(),
             stopped: stopped.clone(),
         };
         health::update(name, |_| {});
@@ -94,6 +96,9 @@ pub fn spawn_all(
     }
     tasks
 }
+
+/// A feed item ready to publish, with its request (none for a dead letter) for the counts.
+type Routed = (Envelope, Option<Box<intake_schema::IntakeRequest>>);
 
 struct Worker {
     lease: FeedLease,
@@ -104,6 +109,7 @@ struct Worker {
     cursor: CursorFile,
     adapter: intake_web::Partner,
     pipeline: Arc<Pipeline>,
+    shared: Shared,
     stopped: watch::Receiver<bool>,
 }
 
@@ -181,7 +187,7 @@ impl Worker {
     /// Makes every item of a page durable, in order; false when the gateway is stopping first.
     async fn submit_page(&mut self, posts: &[Box<RawValue>]) -> bool {
         for outcome in self.envelopes(posts) {
-            let envelope = match outcome {
+            let (envelope, record) = match outcome {
                 Ok(e) => e,
                 Err(e) => {
                     // Not even a dead letter could be made: skip it rather than stall the feed.
@@ -224,7 +230,10 @@ impl Worker {
                     tracing::warn!(feed = %self.feed, error = %e, "dedup flush failed");
                 }
             }
-            telemetry::record_outcome(&channel, &self.feed, label);
+            match &record {
+                Some(record) => self.shared.counted(record, &self.feed, label),
+                None => telemetry::record_outcome(&channel, &self.feed, label),
+            }
             metrics::counter!("intake_pull_items_total", "feed" => self.feed.clone(), "outcome" => label)
                 .increment(1);
         }
@@ -234,7 +243,7 @@ impl Worker {
     /// Every post of the page as a request or, when the adapter refuses it, a dead letter.
     /// Each post is parsed on its own, so a page larger than `max_posts` or one odd item never
     /// costs the others.
-    fn envelopes(&self, posts: &[Box<RawValue>]) -> Vec<Result<Envelope, String>> {
+    fn envelopes(&self, posts: &[Box<RawValue>]) -> Vec<Result<Routed, String>> {
         let trace_id = uuid::Uuid::new_v4().simple().to_string();
         let now = chrono::Utc::now();
         posts
@@ -257,7 +266,11 @@ impl Worker {
                     Err(e) => Err(e.to_string()),
                 };
                 match result {
-                    Ok(record) => Envelope::request(&record).map_err(|e| e.to_string()),
+                    Ok(mut record) => self
+                        .shared
+                        .routed(&mut record)
+                        .map(|e| (e, Some(record)))
+                        .map_err(|e| e.to_string()),
                     Err(reason) => {
                         let letter = DeadLetter::new(
                             Channel::Web,
@@ -267,7 +280,9 @@ impl Worker {
                             RawPayload::capture(Some("application/json"), raw.get().as_bytes()),
                             trace_id.clone(),
                         );
-                        Envelope::dead_letter(&letter).map_err(|e| e.to_string())
+                        Envelope::dead_letter(&letter)
+                            .map(|e| (e, None))
+                            .map_err(|e| e.to_string())
                     }
                 }
             })
