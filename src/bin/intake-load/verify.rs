@@ -32,6 +32,9 @@ pub struct Verdict {
     pub duplicated: u64,
     /// Records read in all (any run).
     pub records_read: u64,
+    /// Acknowledged records found only past the watermarks taken at the start (a lagging
+    /// broker watermark; 0 on a well-behaved broker).
+    pub found_after_watermark: u64,
     /// A few lost ids, to look up in the gateway's logs.
     pub lost_sample: Vec<String>,
 }
@@ -48,11 +51,15 @@ impl Verdict {
         json!({
             "topic": self.topic, "acked_ids": self.acked_ids, "found": self.found,
             "lost": self.lost, "duplicated": self.duplicated,
-            "records_read": self.records_read, "lost_sample": self.lost_sample,
+            "records_read": self.records_read,
+            "found_after_watermark": self.found_after_watermark, "lost_sample": self.lost_sample,
             "ok": self.ok(),
         })
     }
 }
+
+/// How long the topic must stay quiet after the watermarks were reached.
+const SETTLE: Duration = Duration::from_millis(500);
 
 #[derive(Deserialize)]
 struct IdOnly {
@@ -99,12 +106,19 @@ pub fn verify(
         }
     }
     let mut seen: HashMap<RequestId, u32> = HashMap::with_capacity(acked.len());
-    let mut records_read = 0;
-    if !high.is_empty() {
-        consumer.assign(&assignment).map_err(|e| e.to_string())?;
+    let (mut records_read, mut late) = (0, 0);
+    if high.is_empty() {
+        return Err(format!("topic {topic} is empty"));
     }
+    consumer.assign(&assignment).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + timeout;
-    while !high.is_empty() {
+    // Past the watermarks, read on until the topic has been quiet for a moment: a broker whose
+    // watermark lags its log (or other runs still producing) must not make a record look lost.
+    let mut quiet_since: Option<Instant> = None;
+    while !high.is_empty() || quiet_since.is_none_or(|q| q.elapsed() < SETTLE) {
+        if high.is_empty() && quiet_since.is_none() {
+            quiet_since = Some(Instant::now());
+        }
         if Instant::now() > deadline {
             return Err(format!(
                 "{topic}: partitions {:?} not read up to their high watermark within {timeout:?}",
@@ -116,12 +130,16 @@ pub fn verify(
         };
         let m = message.map_err(|e| format!("consume {topic}: {e}"))?;
         records_read += 1;
+        if quiet_since.is_some() {
+            quiet_since = Some(Instant::now());
+        }
         let id = serde_json::from_slice::<IdOnly>(m.payload().unwrap_or_default())
             .ok()
             .and_then(|r| r.request_id.parse::<uuid::Uuid>().ok())
             .map(RequestId::from_uuid);
         if let Some(id) = id.filter(|id| acked.contains(id)) {
             *seen.entry(id).or_default() += 1;
+            late += u64::from(quiet_since.is_some());
         }
         if high
             .get(&m.partition())
@@ -143,6 +161,7 @@ pub fn verify(
         lost: (acked.len() - seen.len()) as u64,
         duplicated: seen.values().filter(|n| **n > 1).count() as u64,
         records_read,
+        found_after_watermark: late,
         lost_sample,
     })
 }
