@@ -46,6 +46,7 @@ fn topics() -> Topics {
         requests: "intake.requests.v1".into(),
         events: "intake.events.v1".into(),
         dead_letters: "intake.rejected.v1".into(),
+        urgent: "intake.urgent.v1".into(),
     }
 }
 
