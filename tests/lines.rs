@@ -168,15 +168,7 @@ async fn golden_cases_carry_their_routing_and_urgent_ones_are_on_both_topics() {
     assert!(sms.get("advice").is_none());
 
     // Per line: counted, labelled, and never a number or a text on the ops API.
-    let lines: Value = app
-        .client
-        .get(format!("{}/ops/api/lines", app.ops))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lines = app.ops_json("/ops/api/lines").await;
     let row = |id: &str| {
         lines["lines"]
             .as_array()
@@ -217,15 +209,7 @@ async fn golden_cases_carry_their_routing_and_urgent_ones_are_on_both_topics() {
 
     // Counts survive a restart.
     let app = app.restart().await;
-    let again: Value = app
-        .client
-        .get(format!("{}/ops/api/lines", app.ops))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = app.ops_json("/ops/api/lines").await;
     assert_eq!(
         again["lines"], lines["lines"],
         "per-line counts after a restart"

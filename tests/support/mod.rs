@@ -327,6 +327,18 @@ impl TestApp {
         self.gateway.as_ref().expect("gateway running").addr
     }
 
+    /// A JSON answer of the ops listener, e.g. `/readyz` or `/ops/api/lines`.
+    pub async fn ops_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(format!("{}{path}", self.ops))
+            .send()
+            .await
+            .expect("ops answered")
+            .json()
+            .await
+            .expect("ops JSON")
+    }
+
     /// The ops `/metrics` text.
     pub async fn metrics(&self) -> String {
         self.client
