@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target of the project and runs each for FUZZ_SECONDS (default 20),
+# Builds every cargo-fuzz target of the project and runs each for FUZZ_SECONDS (default 10),
 # starting from its seed corpus (the golden fixtures). A crash fails the run and leaves the input
 # under <fuzz dir>/artifacts/<target>/. FUZZ_SECONDS=0 skips fuzzing.
 #
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs="${FUZZ_SECONDS:-20}"
+secs="${FUZZ_SECONDS:-10}"
 if [ "$secs" = 0 ]; then
   echo "==> fuzzing skipped (FUZZ_SECONDS=0)"
   exit 0
