@@ -12,6 +12,7 @@ pub mod dedup;
 pub mod hook;
 pub mod import;
 pub mod local_log;
+pub mod logging;
 pub mod ops;
 pub mod otel;
 pub mod outbound;

@@ -117,8 +117,7 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (writer, _flush_at_exit) = log_writer();
-    let dropped = writer.error_counter();
+    let (writer, dropped, _flush_at_exit) = intake_gateway::logging::stderr();
     init_logging(&config, otlp.as_ref(), writer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,8 +135,7 @@ fn serve(config: Config) -> ExitCode {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                metrics::counter!("intake_log_dropped_total")
-                    .absolute(dropped.dropped_lines() as u64);
+                metrics::counter!("intake_log_dropped_total").absolute(dropped.lines());
             }
         });
         let gateway = match intake_gateway::start(config).await {
@@ -177,25 +175,10 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Lines the log writer buffers before it drops (and counts) rather than blocks.
-const LOG_BUFFER_LINES: usize = 64 * 1024;
-
-/// A background writer to stderr with a bounded buffer; the guard flushes it at exit.
-fn log_writer() -> (
-    tracing_appender::non_blocking::NonBlocking,
-    tracing_appender::non_blocking::WorkerGuard,
-) {
-    tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(LOG_BUFFER_LINES)
-        .thread_name("intake-log")
-        .finish(std::io::stderr())
-}
-
 fn init_logging(
     config: &Config,
     otlp: Option<&intake_gateway::otel::Otlp>,
-    writer: tracing_appender::non_blocking::NonBlocking,
+    writer: intake_gateway::logging::LogWriter,
 ) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -205,12 +188,7 @@ fn init_logging(
     let output = if config.log.format == "text" {
         fmt::layer().with_writer(writer).boxed()
     } else {
-        fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(writer)
-            .boxed()
+        intake_gateway::logging::json_layer(writer).boxed()
     };
     tracing_subscriber::registry()
         .with(filter)

@@ -37,10 +37,12 @@ impl Write for Capture {
 fn capture_logs() -> Capture {
     let capture = Capture(Arc::default());
     let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
+    // The production layer, so this test reads the lines an operator's shipper reads.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(intake_gateway::logging::json_layer(move || writer.clone()))
         .try_init()
         .expect("the only subscriber of this test binary");
     capture

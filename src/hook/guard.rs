@@ -66,7 +66,7 @@ pub async fn guard(State(state): State<GuardState>, request: Request, next: Next
         Err(error) => {
             let trace = trace_id(request.headers());
             let span = tracing::info_span!("request", channel, source = source.as_str(), trace_id = %trace);
-            finish_request(&span, channel, &source, started, Err(error))
+            finish_request(&span, channel, &source, started, Err(error), None)
         }
     }
 }

@@ -5,6 +5,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use intake_adapter::{Headers, Inbound};
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -35,15 +36,13 @@ impl Hook {
         } else {
             "unknown".to_string()
         };
-        // request_id and tracking_no are filled in when a record is admitted (the last one, for a
-        // batch), so the span names what the request produced.
+        // request_id and tracking_no join the outcome line once a record is admitted (see
+        // `Hook::admitted`).
         let span = tracing::info_span!(
             "request",
             channel,
             source = source.as_str(),
-            trace_id = %trace,
-            request_id = tracing::field::Empty,
-            tracking_no = tracing::field::Empty
+            trace_id = %trace
         );
         Hook {
             channel,
@@ -67,15 +66,32 @@ impl Hook {
 
     /// Runs the handler's work in the request span, then records its latency and outcome.
     pub async fn run(&self, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
-        let result = work.instrument(self.span.clone()).await;
-        finish_request(&self.span, self.channel, &self.source, self.started, result)
+        ADMITTED
+            .scope(RefCell::new(None), async {
+                let result = work.instrument(self.span.clone()).await;
+                let ids = ADMITTED.with(|ids| ids.take());
+                finish_request(
+                    &self.span,
+                    self.channel,
+                    &self.source,
+                    self.started,
+                    result,
+                    ids.as_ref(),
+                )
+            })
+            .await
     }
 
-    /// Names the record (or, joined by commas, the records) this request produced on its span.
+    /// Names the record (or, joined by commas, the records) this request produced: the outcome
+    /// line carries them. Kept beside the request rather than recorded on its span, because a
+    /// `Span::record` makes the JSON log layer re-serialize every field of the span.
     pub fn admitted(request_id: &impl std::fmt::Display, tracking_no: &impl std::fmt::Display) {
-        let span = tracing::Span::current();
-        span.record("request_id", tracing::field::display(request_id));
-        span.record("tracking_no", tracing::field::display(tracking_no));
+        let _ = ADMITTED.try_with(|ids| {
+            *ids.borrow_mut() = Some(Admitted {
+                request_id: request_id.to_string(),
+                tracking_no: tracking_no.to_string(),
+            })
+        });
     }
 
     /// The adapter's view of this request (borrowed: keep it out of awaits).
@@ -99,13 +115,26 @@ impl Hook {
     }
 }
 
-/// Ends a hook request: records latency, counts and logs a failure, renders the response.
+/// The ids of what a request produced, for its outcome line.
+pub struct Admitted {
+    request_id: String,
+    tracking_no: String,
+}
+
+tokio::task_local! {
+    /// What the current request admitted, set by [`Hook::admitted`].
+    static ADMITTED: RefCell<Option<Admitted>>;
+}
+
+/// Ends a hook request: records latency, counts and logs a failure, renders the response. The
+/// outcome line is the request's only line at `info`.
 pub fn finish_request(
     span: &tracing::Span,
     channel: &'static str,
     source: &str,
     started: Instant,
     result: Result<Response, ApiError>,
+    ids: Option<&Admitted>,
 ) -> Response {
     let elapsed = started.elapsed();
     metrics::histogram!("intake_request_duration_seconds", "channel" => channel)
@@ -113,12 +142,16 @@ pub fn finish_request(
     stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
     match result {
         Ok(response) => {
-            span.in_scope(|| {
-                tracing::info!(
-                    status = response.status().as_u16(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+            let (status, elapsed_ms) = (response.status().as_u16(), elapsed.as_millis() as u64);
+            span.in_scope(|| match ids {
+                Some(ids) => tracing::info!(
+                    status,
+                    elapsed_ms,
+                    request_id = ids.request_id.as_str(),
+                    tracking_no = ids.tracking_no.as_str(),
                     "request answered"
-                )
+                ),
+                None => tracing::info!(status, elapsed_ms, "request answered"),
             });
             response
         }
@@ -127,7 +160,8 @@ pub fn finish_request(
             if error.outcome() == "unauthorized" {
                 metrics::counter!("intake_signature_failures_total", "channel" => channel, "source" => source.to_string()).increment(1);
             }
-            span.in_scope(|| tracing::warn!(status = error.status().as_u16(), error = error.code(), reason = %error, "request refused"));
+            let elapsed_ms = elapsed.as_millis() as u64;
+            span.in_scope(|| tracing::warn!(status = error.status().as_u16(), elapsed_ms, error = error.code(), reason = %error, "request refused"));
             error.into_response()
         }
     }
