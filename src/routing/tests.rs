@@ -161,6 +161,31 @@ fn advice_only_for_urgent_requests_in_the_citizens_language() {
     assert_eq!(r.acknowledgement(&zh, "已受理"), "已受理");
 }
 
+#[test]
+fn leaking_air_is_a_gas_leak_only_next_to_gas() {
+    let r = Router::with_defaults();
+    let mut rec = record(Channel::Wechat, None, "煤气罐漏气了，满屋子都是味");
+    r.route(&mut rec);
+    let routing = rec.routing.unwrap();
+    assert!(routing.is_urgent());
+    // Both urgent_gas rows match; the reasons still name the rule once.
+    assert_eq!(
+        routing
+            .reasons
+            .iter()
+            .filter(|x| x.by == "rule:urgent_gas")
+            .count(),
+        2,
+        "one tag and one priority reason: {:?}",
+        routing.reasons
+    );
+    for text in ["暖气片漏气了", "自行车胎漏气了", "소음 강도가 너무 세요"] {
+        let mut rec = record(Channel::Wechat, None, text);
+        r.route(&mut rec);
+        assert!(!rec.routing.unwrap().is_urgent(), "{text}");
+    }
+}
+
 /// Precision and recall of the shipped urgent rules on the labelled set. Precision matters
 /// more: no ordinary common complaint may be flagged urgent.
 #[test]
