@@ -74,12 +74,17 @@ async fn spawn_fake() -> (FakeProvider, String) {
 
 /// The aliyun provider of the test config, sending receipts to `base`.
 fn with_receipts(config: &mut intake_gateway::Config, base: &str) {
+    provider_with_receipts(config, "aliyun", base);
+}
+
+/// `provider` of the test config, sending receipts to `base`.
+fn provider_with_receipts(config: &mut intake_gateway::Config, provider: &str, base: &str) {
     let c = config
         .channels
         .sms
         .providers
-        .get_mut("aliyun")
-        .expect("aliyun configured");
+        .get_mut(provider)
+        .expect("provider configured");
     c.receipt = true;
     c.receipt_url = Some(Secret::from(
         format!("{base}/sms/send?to={{to}}&no={{tracking_no}}").as_str(),
@@ -200,6 +205,105 @@ async fn receipt_endpoint_that_hangs_never_delays_the_acknowledgement() {
         g.shutdown().await;
     }
     assert!(started.elapsed() < Duration::from_secs(10));
+    drop(data);
+}
+
+/// The default `[urgent.advice]`, as the citizen reads it.
+const ADVICE_ZH: &str = "如遇紧急危险请立即拨打110/119/120。";
+/// Its Korean.
+const ADVICE_KO: &str = "긴급한 위험이 있으면 즉시 110/119/120에 전화하십시오.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_urgent_sms_receipt_tells_the_citizen_to_call_110_119_120() {
+    let (fake, base) = spawn_fake().await;
+    // No attempt waits: the fake answers 500, 500, then 200 at once.
+    fake.gate.add_permits(1);
+    let (mut config, data) = test_config(true).await;
+    // Tencent, not aliyun: the receipt counter is per provider and process-wide, and the aliyun
+    // test beside this one counts its own sent receipts.
+    provider_with_receipts(&mut config, "tencent", &base);
+    config
+        .channels
+        .sms
+        .providers
+        .get_mut("kannel")
+        .expect("kannel configured")
+        .receipt = true;
+    let mut app = start(config).await;
+
+    // Twilio: the receipt is the TwiML reply's <Message>.
+    let (form, signature) = twilio_form("SMurgent0001", "楼下着火了，浓烟很大");
+    let r = app
+        .client
+        .post(format!("{}/hooks/sms/twilio", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let twiml = r.text().await.unwrap();
+    assert!(
+        twiml.contains("<Message>") && twiml.contains(&format!("{ADVICE_ZH}</Message>")),
+        "advice at the end of the TwiML receipt: {twiml}"
+    );
+
+    // Kannel: the reply body is the receipt. Korean, in UCS-2 as Kannel passes it on.
+    let ucs2: String = "집에 불이 났어요 빨리 와 주세요"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    let r = app
+        .client
+        .get(format!(
+            "{}/hooks/sms/kannel?token={SMS_TOKEN}&from=13812345678&to=12345&text={ucs2}&coding=2&charset=UTF-16BE&time=1795507200&id=k-urgent-1",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let kannel = r.text().await.unwrap();
+    assert!(
+        kannel.contains("受理编号") && kannel.ends_with(ADVICE_KO),
+        "advice at the end of the Kannel reply: {kannel:?}"
+    );
+
+    // Tencent: the receipt goes through the configured send endpoint.
+    let r = app
+        .client
+        .post(format!("{}/hooks/sms/tencent?token={SMS_TOKEN}", app.base))
+        .header("content-type", "application/json")
+        .body(r#"{"extend":"2328","mobile":"13812345678","nationcode":"86","sign":"延吉12345","text":"家里煤气泄漏了，味道很大","time":1795507200}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.seen.lock().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline, "three attempts within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sent = fake.seen.lock().unwrap().last().cloned().unwrap();
+    let body: Value = serde_json::from_str(&sent.body).expect("JSON body");
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("受理编号") && text.ends_with(ADVICE_ZH),
+        "advice at the end of the sent receipt: {text:?}"
+    );
+
+    // Each of the three is urgent on the record too.
+    let records = app.consume_requests(3);
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert_eq!(r.value["routing"]["priority"], "urgent", "{:?}", r.value);
+        assert_eq!(r.headers["priority"], "urgent");
+    }
+    if let Some(g) = app.gateway.take() {
+        g.shutdown().await;
+    }
     drop(data);
 }
 

@@ -30,29 +30,6 @@ fn token() -> String {
     format!("token={SMS_TOKEN}")
 }
 
-fn twilio_form(sid: &str, body: &str) -> (String, String) {
-    let params = [
-        ("MessageSid", sid),
-        ("From", "+8613812345678"),
-        ("To", "+15017122661"),
-        ("Body", body),
-        ("NumMedia", "0"),
-    ];
-    let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let signature = intake_sms::twilio_signature(
-        SMS_TOKEN,
-        &format!("{TWILIO_PUBLIC_URL}/hooks/sms/twilio"),
-        &owned,
-    );
-    (form, signature)
-}
-
 fn generic(id: &str, text: &str) -> (String, i64, String) {
     let body = serde_json::json!({"message_id": id, "from": "13812345678", "to": "12345", "text": text, "received_at": "2026-11-24T08:00:00Z"}).to_string();
     let ts = now();

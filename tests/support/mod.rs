@@ -210,6 +210,30 @@ pub fn shared_toml(brokers: &str, suffix: &str) -> String {
     )
 }
 
+/// A Twilio inbound SMS form from +8613812345678 and its `X-Twilio-Signature`.
+pub fn twilio_form(sid: &str, body: &str) -> (String, String) {
+    let params = [
+        ("MessageSid", sid),
+        ("From", "+8613812345678"),
+        ("To", "+15017122661"),
+        ("Body", body),
+        ("NumMedia", "0"),
+    ];
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = intake_sms::twilio_signature(
+        SMS_TOKEN,
+        &format!("{TWILIO_PUBLIC_URL}/hooks/sms/twilio"),
+        &owned,
+    );
+    (form, signature)
+}
+
 /// Starts a gateway with Kafka (`kafka = true`) or on the embedded journal.
 pub async fn spawn_app(kafka: bool) -> TestApp {
     let (config, data) = test_config(kafka).await;
