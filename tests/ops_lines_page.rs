@@ -133,6 +133,70 @@ async fn the_ops_page_counts_per_line_and_desk_and_flags_urgent_without_personal
         ),
         "1"
     );
+    // The last hour by channel, like today's: the call, the SMS and the WeChat message each in
+    // their own channel's column, and nothing in the others.
+    for (row, channel) in [
+        ("data-line=\"12343\"", "phone"),
+        ("data-line=\"hunchun_arrears\"", "sms"),
+        ("data-line=\"other\"", "wechat"),
+        ("data-line=\"other\"", "web"),
+    ] {
+        assert_eq!(
+            read(
+                &mut browser,
+                &cell(
+                    "lines-table",
+                    row,
+                    &format!("data-hour-channel=\"{channel}\"")
+                )
+            ),
+            "1",
+            "{row} {channel} in the last hour"
+        );
+    }
+    assert_eq!(
+        read(
+            &mut browser,
+            &cell(
+                "lines-table",
+                "data-line=\"12343\"",
+                "data-hour-channel=\"sms\""
+            )
+        ),
+        "0"
+    );
+    assert_eq!(
+        read(
+            &mut browser,
+            &cell(
+                "desks-table",
+                "data-desk=\"arrears\"",
+                "data-hour-channel=\"sms\""
+            )
+        ),
+        "1"
+    );
+    assert_eq!(
+        read(
+            &mut browser,
+            "[...document.querySelectorAll('#lines-table th')].map(th => th.textContent).join('|')"
+        )
+        .as_str()
+        .unwrap()
+        .matches("电话")
+        .count(),
+        2,
+        "a phone column under today and under the last hour"
+    );
+    // Both tables fit their card on the wall's width: no column is cut off or scrolled away.
+    assert_eq!(
+        read(
+            &mut browser,
+            "['lines-table', 'desks-table'].map(id => { const t = document.getElementById(id); \
+             return t.scrollWidth <= t.parentElement.clientWidth; })"
+        ),
+        json!([true, true])
+    );
     assert_eq!(
         read(
             &mut browser,
@@ -178,6 +242,11 @@ async fn the_ops_page_counts_per_line_and_desk_and_flags_urgent_without_personal
             "{secret:?} is shown on the ops page"
         );
     }
+    // The tables are what this test is about: the screenshot shows them.
+    read(
+        &mut browser,
+        "document.querySelector('.tables').scrollIntoView(), true",
+    );
     let artifact = repo().join("test-artifacts").join("ops-lines-page.png");
     browser.screenshot(&tab, &artifact);
     eprintln!("screenshot: {}", artifact.display());
