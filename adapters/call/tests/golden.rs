@@ -124,3 +124,44 @@ fn unanswered_calls_are_callback_candidates_and_anonymous_stays_anonymous() {
         assert_eq!(record["call"]["caller"], Value::Null, "{name}");
     }
 }
+
+/// The IVR choice of the only finished call of `fixture`.
+fn ivr_of(fixture: &Value) -> Value {
+    let played = play(fixture);
+    let finals: Vec<Value> = played
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|item| {
+            item.get("final")
+                .map(|f| f["record"]["call"]["ivr"].clone())
+        })
+        .collect();
+    assert_eq!(finals.len(), 1, "one finished call: {played}");
+    finals[0].clone()
+}
+
+#[test]
+fn a_configured_ivr_variable_is_read_instead_of_ivr_choice() {
+    // FreeSWITCH: the CDR carries yj_menu_digit = 2 and a stale ivr_choice = 9.
+    let mut fs = fixture("freeswitch_ivr_custom_variable");
+    assert_eq!(fs["source"]["ivr_variable"], "yj_menu_digit");
+    assert_eq!(ivr_of(&fs), "2");
+    // The same CDR on a source left at the default reads ivr_choice.
+    fs["source"].as_object_mut().unwrap().remove("ivr_variable");
+    assert_eq!(ivr_of(&fs), "9");
+
+    // Asterisk CDR (a custom field): the configured field wins over ivr_choice too.
+    let mut ast = fixture("asterisk_cdr_ivr_korean");
+    assert_eq!(ivr_of(&ast), "2");
+    let body = ast["requests"][0]["body"].as_str().unwrap().to_string();
+    assert!(body.ends_with("&ivr_choice=2"));
+    ast["requests"][0]["body"] = Value::from(format!("{body}&menu_key=3%23"));
+    ast["source"]["ivr_variable"] = Value::from("menu_key");
+    assert_eq!(ivr_of(&ast), "3#");
+    // Configured but absent from the CDR: no IVR choice, not a guess from ivr_choice.
+    ast["source"]["ivr_variable"] = Value::from("not_in_this_cdr");
+    assert_eq!(ivr_of(&ast), Value::Null);
+}
