@@ -166,6 +166,22 @@ async fn golden_cases_carry_their_routing_and_urgent_ones_are_on_both_topics() {
     assert!(sms["advice"].as_str().unwrap().contains("110/119/120에"));
     let sms: Value = serde_json::from_str(&replies["sms_arrears_number"]).unwrap();
     assert!(sms.get("advice").is_none());
+    let sms: Value = serde_json::from_str(&replies["sms_urgent_child"]).unwrap();
+    assert!(sms["advice"].as_str().unwrap().contains("如遇紧急危险"));
+    for name in ["wechat_urgent_violence", "wechat_urgent_disaster"] {
+        assert!(
+            replies[name].contains("如遇紧急危险请立即拨打110/119/120"),
+            "{name}"
+        );
+    }
+    assert!(replies["wechat_urgent_accident_korean"].contains("110/119/120에 전화하십시오"));
+    // Near misses of the urgent words (a radiator leaking air, noise "intensity") stay ordinary.
+    for name in [
+        "wechat_ordinary_radiator_leak",
+        "wechat_ordinary_noise_intensity_korean",
+    ] {
+        assert!(!replies[name].contains("110"), "{name}");
+    }
 
     // Per line: counted, labelled, and never a number or a text on the ops API.
     let lines = app.ops_json("/ops/api/lines").await;
@@ -181,14 +197,16 @@ async fn golden_cases_carry_their_routing_and_urgent_ones_are_on_both_topics() {
     assert_eq!(row("12343")["today"]["by_channel"]["phone"], 2);
     assert_eq!(row("hunchun_arrears")["today"]["by_channel"]["sms"], 1);
     assert_eq!(row("hunchun_arrears")["today"]["by_channel"]["phone"], 1);
-    assert_eq!(row("other")["today"]["by_channel"]["wechat"], 10);
-    assert_eq!(lines["urgent_last_hour"], 3);
+    assert_eq!(row("other")["today"]["by_channel"]["wechat"], 15);
+    assert_eq!(row("12345")["today"]["by_channel"]["sms"], 2);
+    assert_eq!(lines["urgent_last_hour"], 7);
     let text = lines.to_string();
     for secret in [
         "13987654321",
         "13812345678",
         "oLinesTestOpenid",
         "着火",
+        "持刀",
         "刁难企业",
         "张女士",
     ] {
