@@ -145,7 +145,8 @@ pub struct Args {
     /// The request topic to verify.
     #[arg(long, default_value = DEFAULT_TOPIC)]
     pub topic: String,
-    /// Give up reading the topic back after this long.
+    /// Give up reading the topic back after this long; also how long to wait for acknowledged
+    /// records still missing (a spooled one reaches Kafka only when the forwarder sends it).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub verify_timeout: Duration,
     /// Print one JSON object instead of the human summary (and no progress line).
