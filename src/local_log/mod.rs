@@ -9,7 +9,7 @@ mod entry;
 mod reader;
 mod writer;
 
-pub use entry::{decode_line, encode_line, Entry};
+pub use entry::{decode_line, encode_line, encode_parts, Entry};
 pub use reader::{read_all, read_range, segments, RangeRead, ReadReport};
 pub use writer::{LocalLog, LogError};
 

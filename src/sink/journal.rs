@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::envelope::{Envelope, Topics};
 use super::error::SinkError;
-use crate::local_log::{encode_line, Entry, LocalLog};
+use crate::local_log::{encode_parts, LocalLog};
 
 /// Writes each record as one line of the journal.
 pub struct JournalSink {
@@ -26,21 +26,14 @@ impl JournalSink {
 
     /// Appends and fsyncs (group-committed with concurrent requests).
     pub async fn publish(&self, envelope: &Envelope) -> Result<(), SinkError> {
-        let entry = Entry {
-            topic: self.topics.name(envelope.topic).to_string(),
-            key: envelope.key.clone(),
-            headers: envelope.headers.clone(),
-            record: envelope.payload.as_str().into(),
+        // Encoded straight from the envelope: no copy of its key, headers and payload.
+        let encode = |topic: &str| {
+            encode_parts(topic, &envelope.key, &envelope.headers, &envelope.payload)
+                .map_err(|e| SinkError::Encoding(e.to_string()))
         };
-        let line = encode_line(&entry).map_err(|e| SinkError::Encoding(e.to_string()))?;
+        let line = encode(self.topics.name(envelope.topic))?;
         let copy = super::urgent::copy_topic(&self.topics, envelope)
-            .map(|urgent| {
-                let copy = Entry {
-                    topic: urgent.to_string(),
-                    ..entry.clone()
-                };
-                encode_line(&copy).map_err(|e| SinkError::Encoding(e.to_string()))
-            })
+            .map(encode)
             .transpose()?;
         self.log.append(line).await?;
         // The urgent copy is a second line, fsynced before the caller's 2xx like the first; a

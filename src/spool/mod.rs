@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
-use crate::local_log::{encode_line, read_range, segments, Entry, LocalLog, LogError, Position};
+use crate::local_log::{encode_parts, read_range, segments, Entry, LocalLog, LogError, Position};
 use crate::sink::Envelope;
 use cursor::Cursor;
 
@@ -110,13 +110,8 @@ impl Spool {
                 self.bytes.load(Ordering::Relaxed).max(0) as u64
             ));
         }
-        let entry = Entry {
-            topic: topic.to_string(),
-            key: envelope.key.clone(),
-            headers: envelope.headers.clone(),
-            record: envelope.payload.as_str().into(),
-        };
-        let line = encode_line(&entry).map_err(|e| LogError::Io(e.to_string()))?;
+        let line = encode_parts(topic, &envelope.key, &envelope.headers, &envelope.payload)
+            .map_err(|e| LogError::Io(e.to_string()))?;
         let len = line.len() as i64;
         if let Some(original) = original {
             self.originals.insert(*envelope.id.as_uuid(), original);
