@@ -6,6 +6,7 @@
 //! time and bounded memory. Only the root's direct children are kept: WeChat's message fields all
 //! live there, and nested blocks of newer events are skipped rather than guessed at.
 
+use std::borrow::Cow;
 use intake_adapter::AdapterError;
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -179,8 +180,24 @@ fn join_pieces(pieces: Vec<(bool, String)>) -> String {
 /// Writes `text` as one or more CDATA sections: a `]]>` inside is split across two sections, and
 /// characters XML 1.0 cannot carry at all are dropped so the reply always parses.
 pub fn cdata(text: &str) -> String {
-    let clean: String = text.chars().filter(|&c| is_xml_char(c)).collect();
-    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+    // Replies are rendered on every push: text that needs no cleaning (nearly all) is copied
+    // once, not filtered char by char into a new string and then searched again for `]]>`.
+    let clean: Cow<str> = if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
+    };
+    let mut out = String::with_capacity(clean.len() + 12);
+    out.push_str("<![CDATA[");
+    let mut rest = clean.as_ref();
+    while let Some(at) = rest.find("]]>") {
+        out.push_str(&rest[..at]);
+        out.push_str("]]]]><![CDATA[>");
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    out.push_str("]]>");
+    out
 }
 
 fn is_xml_char(c: char) -> bool {
