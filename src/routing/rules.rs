@@ -50,10 +50,24 @@ pub struct Rules {
 
 /// The form text and words are compared in.
 pub fn fold(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        // Every text of every request is folded: Chinese and Korean (nearly all of it) have no
+        // case, so their characters skip the case tables (a test checks those ranges).
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+        } else if is_caseless_cjk(c) {
+            folded.push(c);
+        } else {
+            folded.extend(c.to_lowercase());
+        }
+    }
+    folded
+}
+
+/// CJK symbols, kana, jamo and ideographs (U+3000..U+9FFF) and Hangul syllables: no case.
+fn is_caseless_cjk(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
 }
 
 impl Rules {
@@ -150,6 +164,17 @@ impl Rules {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_caseless_ranges_have_no_case() {
+        let ranges = ['\u{3000}'..='\u{9FFF}', '\u{AC00}'..='\u{D7A3}'];
+        for c in ranges.into_iter().flatten() {
+            assert!(is_caseless_cjk(c));
+            assert!(c.to_lowercase().eq([c]), "{c:?} has a lowercase form");
+        }
+        assert_eq!(fold("Ａ Ab 路灯\u{3000}불이 ÄΣ"), "ａab路灯불이äσ");
+    }
+
     use super::*;
 
     fn rule(name: &str, any: &[&str], all: &[&str], none: &[&str]) -> MatchRule {
