@@ -70,6 +70,10 @@ struct State {
     minutes: VecDeque<Minute>,
     #[serde(skip)]
     dirty: bool,
+    /// The minute `day` was last found right in: a day starts on a whole minute in every time
+    /// zone, so within that minute the date need not be worked out (and formatted) again.
+    #[serde(skip)]
+    day_checked: Option<u64>,
 }
 
 /// One line's row.
@@ -184,14 +188,17 @@ impl LineBoard {
     ) {
         let line = self.label(line).to_string();
         let minute = (at.timestamp().max(0) as u64) / 60;
-        let day = self.day_of(at);
         let Ok(mut s) = self.state.lock() else {
             return;
         };
-        if s.day != day {
-            s.day = day;
-            s.lines.clear();
-            s.desks.clear();
+        if s.day_checked != Some(minute) {
+            let day = self.day_of(at);
+            if s.day != day {
+                s.day = day;
+                s.lines.clear();
+                s.desks.clear();
+            }
+            s.day_checked = Some(minute);
         }
         let desk = if s.desks.contains_key(desk) || s.desks.len() < MAX_DESKS {
             desk.to_string()
