@@ -154,6 +154,7 @@ wait_port "$echo_port"
 scenarios=(
   "WeChat plaintext text|wechat-plain|plain|"
   "WeChat safe mode (AES)|wechat-safe|safe|"
+  "Web push, 1 post|web|baixing|--posts 1"
   "Web push, batch of 10 posts|web|baixing|--posts 10"
 )
 for mode in echo journal kafka cluster; do
@@ -206,6 +207,22 @@ for r in rows:
     rss = f'{r["rss_kib"] / 1024:.0f} MiB' if r["rss_kib"] else "-"
     print(f'| {r["scenario"]} | {names[r["target"]]} | {r["rps"]:,.0f} | {ratio:.2f} | {r["p99_ms"]:.1f} ms '
           f'| {r["rps_256"]:,.0f} | {ratio256:.2f} | {r["half_p99_ms"]:.1f} ms at {r["half_rate"]:,.0f}/s | {rss} |')
+# The goals of the performance issue, read off the rows above.
+def row(scenario, target):
+    return next((r for r in rows if r["scenario"] == scenario and r["target"] == target), None)
+print()
+print("| target | WeChat plaintext: ratio (64 / 256 conn.) | web, 1 post: ratio (64 / 256 conn.) | safe mode / plaintext | p99 at half load (plaintext, web) |")
+print("|---|---|---|---|---|")
+for target in ("journal", "kafka", "cluster"):
+    plain, web = row("WeChat plaintext text", target), row("Web push, 1 post", target)
+    safe = row("WeChat safe mode (AES)", target)
+    if not (plain and web and safe):
+        continue
+    def ratios(r):
+        b = base[r["scenario"]]
+        return f'{r["rps"] / b["rps"]:.2f} / {r["rps_256"] / b["rps_256"]:.2f}'
+    print(f'| {names[target]} | {ratios(plain)} | {ratios(web)} | {safe["rps"] / plain["rps"]:.2f} '
+          f'| {plain["half_p99_ms"]:.1f} ms, {web["half_p99_ms"]:.1f} ms |')
 PY
 )
 echo
