@@ -14,6 +14,9 @@ use crate::dedup::{Claim, ClaimGuard, DedupIndex};
 use crate::sink::{Envelope, KafkaSink, Sink};
 use crate::spool::Spool;
 
+mod detached;
+use detached::Detached;
+
 /// The answer for one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
@@ -222,9 +225,10 @@ impl Pipeline {
     ) -> Result<Admission, NotDurable> {
         let sink = self.sink.clone();
         let started = std::time::Instant::now();
-        // The publish runs on its own task so that a late acknowledgement still marks the id seen
-        // after the caller was told 503: its retry is then a duplicate, not a second record.
-        let delivery = tokio::spawn(async move {
+        // Awaited here; when the caller stops waiting (budget over, or it hung up) the publish
+        // finishes on its own task, so a late acknowledgement still marks the id seen after the
+        // caller was told 503: its retry is then a duplicate, not a second record.
+        let delivery = Detached::new(async move {
             let result = sink.publish(&envelope).await;
             metrics::histogram!("intake_sink_delivery_seconds")
                 .record(started.elapsed().as_secs_f64());
@@ -235,9 +239,8 @@ impl Pipeline {
             result
         });
         match timeout_at(deadline, delivery).await {
-            Ok(Ok(Ok(()))) => Ok(Admission::Accepted),
-            Ok(Ok(Err(e))) => Err(NotDurable(e.to_string())),
-            Ok(Err(_)) => Err(NotDurable("publisher task failed".into())),
+            Ok(Ok(())) => Ok(Admission::Accepted),
+            Ok(Err(e)) => Err(NotDurable(e.to_string())),
             Err(_) => Err(NotDurable(format!(
                 "sink did not confirm within {budget:?}"
             ))),
@@ -258,13 +261,15 @@ impl Pipeline {
         if spool.has_backlog() || !kafka.is_up() {
             return spooled(spool, &envelope, &topic, None, guard, None).await;
         }
-        let (tx, mut rx) = watch::channel(None);
+        let (tx, rx) = watch::channel(None);
         let handoff = Arc::new(Mutex::new(Handoff::default()));
         // Shared, not copied: the record may still be needed here for the spool.
         let envelope = Arc::new(envelope);
         let (task_handoff, task_envelope) = (handoff.clone(), envelope.clone());
         let started = std::time::Instant::now();
-        tokio::spawn(async move {
+        // Awaited here until `spool.after`; past it, the delivery goes on by itself (see
+        // `Detached`) and the spool learns its outcome through `rx` and the handoff.
+        let delivery = Detached::new(async move {
             let ok = kafka.publish(&task_envelope).await.is_ok();
             metrics::histogram!("intake_sink_delivery_seconds")
                 .record(started.elapsed().as_secs_f64());
@@ -275,13 +280,10 @@ impl Pipeline {
                     settle(guard, ok);
                 }
             }
+            ok
         });
         let patience = (Instant::now() + self.spool_after).min(deadline);
-        match timeout_at(patience, rx.wait_for(Option::is_some))
-            .await
-            .ok()
-            .and_then(|r| r.ok().and_then(|v| *v))
-        {
+        match timeout_at(patience, delivery).await.ok() {
             Some(true) => {
                 guard.succeed();
                 Ok(Admission::Accepted)
