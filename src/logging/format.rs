@@ -162,6 +162,18 @@ impl fmt::Write for Escaped<'_, '_> {
     }
 }
 
+/// The gateway's JSON log layer over `writer` (what `log.format = "json"` installs).
+pub fn json_layer<S, W>(writer: W) -> tracing_subscriber::fmt::Layer<S, JsonFields, JsonLine, W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields::new())
+        .event_format(JsonLine)
+        .with_writer(writer)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -183,7 +195,7 @@ mod tests {
     fn lines(emit: impl FnOnce()) -> Vec<serde_json::Value> {
         let capture = Capture::default();
         let sink = capture.clone();
-        let layer = crate::logging::json_layer(move || sink.clone());
+        let layer = super::json_layer(move || sink.clone());
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, emit);
         let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
