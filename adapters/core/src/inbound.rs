@@ -37,23 +37,36 @@ pub struct Inbound<'a> {
     pub trace_id: &'a str,
 }
 
+/// True when `raw` holds a percent escape or a `+` (a space): only then is it decoded.
+fn needs_decoding(raw: &str) -> bool {
+    raw.bytes().any(|b| b == b'%' || b == b'+')
+}
+
 impl<'a> Inbound<'a> {
     /// The first value of query parameter `name`, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<Cow<'a, str>> {
         // A WeChat push looks up five parameters; decoding every pair of the query for each
-        // lookup was a few percent of a request. Keys that need no decoding are compared as
-        // they are, and only the pair that matches is decoded.
+        // lookup was a few percent of a request. Keys and values that need no decoding (signatures,
+        // timestamps, nonces, openids) are used as they are, borrowed; only escapes are decoded.
         self.query
             .split('&')
             .filter(|pair| !pair.is_empty())
             .find_map(|pair| {
-                let raw_key = pair.split('=').next().unwrap_or("");
-                let plain = !raw_key.bytes().any(|b| b == b'%' || b == b'+');
-                if plain && raw_key != name {
+                let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+                if needs_decoding(raw_key) {
+                    let (key, value) = form_urlencoded::parse(pair.as_bytes()).next()?;
+                    return (key == name).then_some(value);
+                }
+                if raw_key != name {
                     return None;
                 }
-                let (key, value) = form_urlencoded::parse(pair.as_bytes()).next()?;
-                (key == name).then_some(value)
+                if needs_decoding(raw_value) {
+                    form_urlencoded::parse(pair.as_bytes())
+                        .next()
+                        .map(|(_, v)| v)
+                } else {
+                    Some(Cow::Borrowed(raw_value))
+                }
             })
     }
 
