@@ -5,9 +5,9 @@
 //! occur inside a string value, and it is always the last field, so the last occurrence is ours.
 
 use serde::Deserialize;
-use std::io::Write as _;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 
 const CRC_FIELD: &[u8] = b",\"crc32c\":";
 

@@ -6,10 +6,10 @@
 //! time and bounded memory. Only the root's direct children are kept: WeChat's message fields all
 //! live there, and nested blocks of newer events are skipped rather than guessed at.
 
-use std::borrow::Cow;
 use intake_adapter::AdapterError;
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use std::borrow::Cow;
 
 /// Deepest nesting accepted; WeChat's deepest push (menu picture events) is 4 levels.
 pub const MAX_DEPTH: usize = 8;
