@@ -20,6 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN="${BENCH_SECONDS:-15}"
+# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
+export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 WRITE_README=false
 [ "${1:-}" = "--write-readme" ] && WRITE_README=true
 
@@ -32,7 +34,7 @@ command -v redis-server >/dev/null 2>&1 || {
 
 echo "==> cargo build --release (gateway, echo baseline, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-load
-bin=target/release
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 work="$(mktemp -d /tmp/intake-bench.XXXXXX)"
 pids=()
