@@ -63,7 +63,7 @@ pub fn encode_parts(
     let crc = crc32c::crc32c(&line);
     line.extend_from_slice(CRC_FIELD);
     // Writing into a Vec cannot fail.
-    let _ = write!(line, "{crc}}}\n");
+    let _ = writeln!(line, "{crc}}}");
     Ok(line)
 }
 
