@@ -233,15 +233,7 @@ async fn an_urgent_sms_receipt_tells_the_citizen_to_call_110_119_120() {
 
     // Twilio: the receipt is the TwiML reply's <Message>.
     let (form, signature) = twilio_form("SMurgent0001", "楼下着火了，浓烟很大");
-    let r = app
-        .client
-        .post(format!("{}/hooks/sms/twilio", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", signature)
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_twilio(form, &signature).await;
     assert_eq!(r.status(), 200);
     let twiml = r.text().await.unwrap();
     assert!(

@@ -62,15 +62,7 @@ async fn every_provider_kind_lands_on_kafka_schema_valid() {
         serde_json::json!({"result": 0, "errmsg": "OK"})
     );
     let (form, signature) = twilio_form("SM0001", "路面塌陷");
-    let r = app
-        .client
-        .post(format!("{}/hooks/sms/twilio", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", signature)
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_twilio(form, &signature).await;
     assert_eq!(r.status(), 200);
     let twiml = r.text().await.unwrap();
     assert!(
@@ -173,14 +165,8 @@ async fn a_provider_retry_is_one_record_and_bad_credentials_are_401() {
     );
     let (form, _) = twilio_form("SM0002", "伪造");
     let forged = app
-        .client
-        .post(format!("{}/hooks/sms/twilio", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+        .post_twilio(form, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .await;
     assert_eq!(forged.status(), 401);
     assert_eq!(
         send(

@@ -346,6 +346,18 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// POSTs a Twilio inbound SMS `form` (see [`twilio_form`]) signed with `signature`.
+    pub async fn post_twilio(&self, form: String, signature: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/hooks/sms/twilio", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// The hook listener's address, for raw TCP.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.gateway.as_ref().expect("gateway running").addr
