@@ -164,9 +164,7 @@ async fn a_provider_retry_is_one_record_and_bad_credentials_are_401() {
         401
     );
     let (form, _) = twilio_form("SM0002", "伪造");
-    let forged = app
-        .post_twilio(form, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-        .await;
+    let forged = app.post_twilio(form, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
     assert_eq!(forged.status(), 401);
     assert_eq!(
         send(
