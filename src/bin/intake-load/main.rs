@@ -46,7 +46,7 @@
 //! `p99`, `p99_9`, `max`, `mean`), `verify` (null, or `topic`, `acked_ids`, `found`, `lost`,
 //! `duplicated`, `records_read`, `lost_sample`, `ok`), and `ok`.
 //!
-//! **Exit code**: 0 when `ok`; 1 when any request failed at the transport level, got a 5xx, or
+//! **Exit code**: 0 when `ok`; 1 when any request failed at the transport level, got a 4xx or 5xx, or
 //! had no learnable id, or when the verification found anything lost or duplicated (or nothing
 //! acknowledged to check); 2 for a usage error.
 
