@@ -57,8 +57,9 @@ impl Stats {
     }
 
     /// A 4xx fails the run too: the tool sends only valid, signed requests, so a 4xx means a
-    /// wrong secret or a limiter refusing, and counting refusals as throughput once made a run
-    /// look three times faster than the gateway is (README "Performance").
+    /// wrong secret or a limiter refusing, and counting refusals as throughput makes a run look
+    /// faster than the gateway is (the likely source of an early, too-good figure: README
+    /// "Performance").
     fn failed(&self) -> bool {
         self.transport_errors + self.class(4) + self.class(5) + self.id_errors > 0
     }
