@@ -599,3 +599,87 @@ async fn one_replica_polls_a_feed_and_another_takes_over_when_it_dies() {
     let records = cluster.consume_requests(ITEMS + 1, Duration::from_secs(5));
     assert_eq!(records.len(), ITEMS, "the takeover published nothing twice");
 }
+
+/// The shared markers batch the claims (and settlements) that queue up while a script call runs:
+/// many concurrent claims, some of the same id, still give each id exactly one owner, and a
+/// settled marker is durable for the next claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_marker_claims_give_each_id_one_owner() {
+    use intake_gateway::cluster::markers::{Marker, Markers};
+    use intake_gateway::cluster::{ClusterConfig, Link};
+
+    let redis = support::cluster::Redis::start();
+    let config = ClusterConfig {
+        redis_url: Some(redis.redis_url().as_str().into()),
+        key_prefix: "batch-test".into(),
+        instance_id: "r1".into(),
+        ..ClusterConfig::default()
+    };
+    let markers = Arc::new(Markers::new(
+        Link::new(&config).unwrap(),
+        Duration::from_secs(30),
+        Duration::from_secs(600),
+    ));
+    // 300 claims at once: 100 ids, each claimed three times.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..300 {
+        let markers = markers.clone();
+        tasks.spawn(async move {
+            let id = format!("id-{}", n % 100);
+            (id.clone(), markers.claim(&id).await.unwrap())
+        });
+    }
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut in_flight = 0;
+    for (id, marker) in tasks.join_all().await {
+        match marker {
+            Marker::Mine(token) => assert!(owners.insert(id, token).is_none(), "two owners"),
+            Marker::InFlight => in_flight += 1,
+            Marker::Durable => panic!("nothing was settled yet"),
+        }
+    }
+    assert_eq!((owners.len(), in_flight), (100, 200));
+    // Settle half durable, release the other half; a foreign token changes nothing.
+    markers.settle("id-0", "f|someone-else|x".into(), false);
+    for (id, token) in &owners {
+        let durable = id.trim_start_matches("id-").parse::<u32>().unwrap() % 2 == 0;
+        markers.settle(id, token.clone(), durable);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kept = redis.keys("batch-test:req:").len();
+        if kept == 50 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{kept} markers left, want 50");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Batched: far fewer script calls than the 401 claims and settlements.
+    let mut con = redis::Client::open(redis.redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut con)
+        .unwrap();
+    let calls: u64 = stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_eval"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    eprintln!("script calls for 401 operations: {calls}");
+    assert!(calls < 100, "script calls: {calls}");
+    assert_eq!(markers.claim("id-0").await.unwrap(), Marker::Durable);
+    assert!(matches!(
+        markers.claim("id-1").await.unwrap(),
+        Marker::Mine(_)
+    ));
+}

@@ -187,11 +187,7 @@ impl Pipeline {
                 Ok(Marker::Mine(token)) => {
                     let markers = markers.clone();
                     return Ok(Some(guard.then(Box::new(move |durable| {
-                        tokio::spawn(async move {
-                            if let Err(e) = markers.settle(&id, &token, durable).await {
-                                tracing::warn!(error = %e, durable, "shared dedup marker not settled; its lease runs out instead");
-                            }
-                        });
+                        markers.settle(&id, token, durable);
                     }))));
                 }
                 Ok(Marker::Durable) => {
