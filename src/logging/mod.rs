@@ -4,7 +4,7 @@
 pub mod format;
 pub mod writer;
 
-pub use format::{json_layer, JsonLine};
+pub use format::{json_layer, JsonLine, SpanFields};
 pub use writer::{Dropped, FlushGuard, LogWriter};
 
 /// The gateway's log writer to stderr, what it dropped, and the guard that flushes it at exit.
