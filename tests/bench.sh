@@ -8,7 +8,9 @@
 # Every row is driven by the same load generator (intake-load, closed loop) against, in turn:
 # the bare axum echo handler (intake-echo: same axum, tokio and runtime flavour, reads the body,
 # answers its length), the gateway on its embedded journal, the gateway on Kafka (tansu on the
-# same machine, acks=all, idempotent, 2xx only after the delivery report), and the gateway on
+# same machine, acks=all, idempotent, 2xx only after the delivery report), a plain webhook →
+# Kafka bridge on the same broker (intake-bridge: axum + rdkafka, 2xx after the delivery report,
+# nothing else; the gateway should stay ahead of it while doing far more), and the gateway on
 # Kafka in cluster mode (Redis on the same machine). Ratios are to the echo handler of the same
 # scenario in the same run, so the machine and the generator's own cost cancel out. Latency at
 # half load is an open-loop run (--rate, coordinated-omission corrected) at half the closed-loop
@@ -33,7 +35,7 @@ command -v redis-server >/dev/null 2>&1 || {
 }
 
 echo "==> cargo build --release (gateway, echo baseline, load tool)"
-cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-load
+cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-bridge --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 work="$(mktemp -d /tmp/intake-bench.XXXXXX)"
@@ -159,9 +161,16 @@ scenarios=(
   "Web push, 1 post|web|baixing|--posts 1"
   "Web push, batch of 10 posts|web|baixing|--posts 10"
 )
-for mode in echo journal kafka cluster; do
+for mode in echo journal kafka bridge cluster; do
   if [ "$mode" = echo ]; then
     url="http://127.0.0.1:$echo_port" pid=0
+  elif [ "$mode" = bridge ]; then
+    port=$(free_port)
+    "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_port "$port"
+    url="http://127.0.0.1:$port"
   else
     port=$(free_port) ops=$(free_port)
     cfg=$(gateway_config "$mode" "$port" "$ops")
@@ -191,6 +200,7 @@ import json, sys, platform, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
 base = {r["scenario"]: r for r in rows if r["target"] == "echo"}
 names = {"echo": "bare axum echo", "journal": "gateway → journal", "kafka": "gateway → Kafka",
+         "bridge": "plain Rust bridge → Kafka (intake-bridge)",
          "cluster": "gateway → Kafka, cluster mode (Redis)"}
 cpu = "?"
 try:
@@ -225,6 +235,15 @@ for target in ("journal", "kafka", "cluster"):
         return f'{r["rps"] / b["rps"]:.2f} / {r["rps_256"] / b["rps_256"]:.2f}'
     print(f'| {names[target]} | {ratios(plain)} | {ratios(web)} | {safe["rps"] / plain["rps"]:.2f} '
           f'| {plain["half_p99_ms"]:.1f} ms, {web["half_p99_ms"]:.1f} ms |')
+# "Ahead of the plain bridge at every concurrency": the gateway into Kafka over the bridge.
+ahead = []
+for scenario in ("WeChat plaintext text", "WeChat safe mode (AES)", "Web push, 1 post", "Web push, batch of 10 posts"):
+    g, b = row(scenario, "kafka"), row(scenario, "bridge")
+    if g and b and b["rps"] and b["rps_256"]:
+        ahead.append(f'{scenario} {g["rps"] / b["rps"]:.2f} / {g["rps_256"] / b["rps_256"]:.2f}')
+if ahead:
+    print()
+    print("Gateway → Kafka over the plain bridge (req/s, 64 / 256 conn.): " + "; ".join(ahead) + ".")
 PY
 )
 echo
