@@ -228,10 +228,7 @@ impl Pipeline {
             let result = sink.publish(&envelope).await;
             metrics::histogram!("intake_sink_delivery_seconds")
                 .record(started.elapsed().as_secs_f64());
-            match &result {
-                Ok(()) => guard.succeed(),
-                Err(_) => guard.fail(),
-            }
+            settle(guard, result.is_ok());
             result
         });
         match timeout_at(deadline, delivery).await {
