@@ -315,3 +315,77 @@ async fn kill_9_mid_feed_then_restart_lands_every_item_on_the_topic() {
     assert_eq!(dead.len(), 1, "the rejected item dead-lettered once");
     drop(gateway);
 }
+
+/// The crash window the in-flight page closes, made to happen on purpose: every item reached the
+/// topic, then the dedup file and the cursor are lost (as if the gateway died after the broker's
+/// acknowledgements and before its own writes) and the page is marked in flight. The restart
+/// reads the topics back, so the re-read feed publishes nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_the_broker_took_before_a_crash_are_not_published_again() {
+    let (url, _feed) = start_feed(items("pw"), Auth::Bearer, Duration::ZERO).await;
+    let data = tempfile::tempdir().unwrap();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (topic, letters) = (
+        format!("intake.requests.v1.pullw{suffix}"),
+        format!("intake.rejected.v1.pullw{suffix}"),
+    );
+    broker().create_topics(&[&topic, &letters], 3).await;
+    let client = reqwest::Client::new();
+
+    let gateway = spawn_gateway(data.path(), &topic, &letters, &url);
+    assert!(wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await);
+    let records = consume(&broker().bootstrap, &topic, 24, Duration::from_secs(60));
+    let dead = consume(&broker().bootstrap, &letters, 1, Duration::from_secs(20));
+    assert_eq!((counts(&records).len(), dead.len()), (24, 1));
+    let cursor = data.path().join("pull/feedk.cursor");
+    read_to_the_end(&cursor).await;
+    drop(gateway);
+
+    // The ids the broker holds, forgotten by the gateway, and marked in flight.
+    let mut page = format!("{}\n", chrono::Utc::now().timestamp_millis() - 5_000);
+    for r in &records {
+        page.push_str(r.value["request_id"].as_str().unwrap());
+        page.push('\n');
+    }
+    page.push_str(&dead[0].headers["dead_letter_id"]);
+    page.push('\n');
+    std::fs::remove_dir_all(data.path().join("dedup")).unwrap();
+    std::fs::remove_file(data.path().join("pull/feedk.cursor")).unwrap();
+    std::fs::write(data.path().join("pull/feedk.inflight"), page).unwrap();
+
+    let gateway = spawn_gateway(data.path(), &topic, &letters, &url);
+    assert!(wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await);
+    read_to_the_end(&cursor).await;
+    let records = consume(&broker().bootstrap, &topic, 25, Duration::from_secs(5));
+    let twice: Vec<_> = counts(&records)
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "published again after the read-back: {twice:?}"
+    );
+    assert_eq!(records.len(), 24);
+    let dead = consume(&broker().bootstrap, &letters, 2, Duration::from_secs(3));
+    assert_eq!(dead.len(), 1, "the rejected item dead-lettered once");
+    assert!(
+        !data.path().join("pull/feedk.inflight").exists(),
+        "the mark is cleared"
+    );
+    drop(gateway);
+}
+
+/// Waits until the feed was read to its end: the cursor file holds the number of items (the last
+/// page's next cursor).
+async fn read_to_the_end(cursor: &std::path::Path) {
+    let end = items("").len().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(cursor).ok().as_deref() != Some(end.as_str()) {
+        assert!(
+            Instant::now() < deadline,
+            "the feed was never read to its end: cursor {:?}",
+            std::fs::read_to_string(cursor)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -3,13 +3,14 @@
 //!
 //! Durability order: every item of a page (request or dead letter) is durable before the cursor
 //! moves past it, and the cursor is fsynced; a crash re-reads at most one page and dedup makes
-//! that harmless. Fetches time out, are retried with jittered backoff, and a circuit breaker stops
+//! that harmless, including for an item the broker took just before the crash ([`inflight`]). Fetches time out, are retried with jittered backoff, and a circuit breaker stops
 //! hammering a feed that keeps failing.
 
 pub mod config;
 pub mod cursor;
 pub mod feed;
 pub mod health;
+pub mod inflight;
 pub mod lease;
 
 pub use config::{PullAuth, PullConfig};
@@ -29,14 +30,22 @@ use crate::config::Config;
 use crate::hook::Shared;
 use crate::outbound::Outbound;
 use crate::pipeline::Pipeline;
-use crate::sink::Envelope;
+use crate::sink::{connection_config, Envelope, Topics};
+use crate::spool::readback::ids_on_topics;
 use crate::telemetry;
 use cursor::CursorFile;
+use inflight::InFlightFile;
 
 /// Failures in a row that open the circuit.
 const BREAKER_THRESHOLD: u32 = 5;
 /// The longest wait between attempts, and how long an open circuit holds.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Read-backs of an interrupted page tried before the feed goes on without (duplicates possible).
+const READ_BACK_ATTEMPTS: u32 = 5;
+
+/// How to read the topics back after a crash: the Kafka client settings and the topics an item
+/// can land on. None on the embedded journal.
+type ReadBack = Option<(rdkafka::ClientConfig, Vec<String>)>;
 
 /// Starts one task per configured feed. A feed whose configuration cannot work is logged and
 /// left off; the others run.
@@ -49,6 +58,13 @@ pub fn spawn_all(
     leases: Option<Arc<Leases>>,
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
+    let readback: ReadBack = config.kafka.bootstrap_servers().map(|bootstrap| {
+        let topics = Topics::of(&config.kafka);
+        (
+            connection_config(&config.kafka, &bootstrap),
+            vec![topics.requests, topics.dead_letters],
+        )
+    });
     for (name, partner) in &config.channels.web.partners {
         let Some(pull) = partner.pull.clone() else {
             continue;
@@ -80,6 +96,8 @@ pub fn spawn_all(
         };
         let lease = FeedLease::new(name, leases.clone(), pull.interval);
         let worker = Worker {
+            inflight: InFlightFile::new(&data_dir.join("pull"), name),
+            readback: readback.clone(),
             lease,
             feed: name.clone(),
             source: format!("web:{name}"),
@@ -101,6 +119,8 @@ pub fn spawn_all(
 type Routed = (Envelope, Option<Box<intake_schema::IntakeRequest>>);
 
 struct Worker {
+    inflight: InFlightFile,
+    readback: ReadBack,
     lease: FeedLease,
     feed: String,
     source: String,
@@ -122,6 +142,9 @@ impl Worker {
                 return;
             }
         };
+        if !self.recover().await {
+            return;
+        }
         let mut failures: u32 = 0;
         loop {
             if *self.stopped.borrow() {
@@ -184,9 +207,82 @@ impl Worker {
         }
     }
 
+    /// After a crash mid-page: remembers the items of that page the topics already hold, so the
+    /// re-read page skips them. False when the gateway is stopping first.
+    async fn recover(&mut self) -> bool {
+        let Some(page) = self.inflight.load() else {
+            return true;
+        };
+        let Some((client, topics)) = self.readback.clone() else {
+            let _ = self.inflight.clear();
+            return true;
+        };
+        let mut attempt = 0;
+        let found = loop {
+            if *self.stopped.borrow() {
+                return false;
+            }
+            let (client, topics) = (client.clone(), topics.clone());
+            let at_ms = page.at_ms;
+            let result =
+                tokio::task::spawn_blocking(move || ids_on_topics(&client, &topics, at_ms))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+            match result {
+                Ok(ids) => break Some(ids),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::warn!(feed = %self.feed, error = %e, attempt, "cannot read the topics back for the page a crash interrupted");
+                    if attempt >= READ_BACK_ATTEMPTS {
+                        break None;
+                    }
+                    self.sleep(backoff(attempt)).await;
+                }
+            }
+        };
+        let Some(found) = found else {
+            tracing::error!(feed = %self.feed, "the interrupted page is re-read without a read-back: an item the broker took before the crash may be published twice (same request id)");
+            let _ = self.inflight.clear();
+            return true;
+        };
+        let dedup = self.pipeline.dedup().clone();
+        let landed: Vec<_> = page
+            .ids
+            .iter()
+            .filter(|id| found.contains(id.as_uuid()) && !dedup.is_seen(**id))
+            .copied()
+            .collect();
+        for id in &landed {
+            dedup.remember(*id);
+        }
+        let count = landed.len();
+        let flushed = tokio::task::spawn_blocking(move || dedup.flush(true)).await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            // Keep the mark: the next start reads back again.
+            tracing::warn!(feed = %self.feed, "dedup flush after the read-back failed");
+            return true;
+        }
+        tracing::info!(feed = %self.feed, items = count, "interrupted page read back: items already on the topic are skipped");
+        let _ = self.inflight.clear();
+        true
+    }
+
     /// Makes every item of a page durable, in order; false when the gateway is stopping first.
     async fn submit_page(&mut self, posts: &[Box<RawValue>]) -> bool {
-        for outcome in self.envelopes(posts) {
+        let envelopes = self.envelopes(posts);
+        if self.readback.is_some() {
+            let ids: Vec<_> = envelopes
+                .iter()
+                .filter_map(|e| e.as_ref().ok().map(|(envelope, _)| envelope.id))
+                .collect();
+            if let Err(e) = self
+                .inflight
+                .mark(chrono::Utc::now().timestamp_millis(), &ids)
+            {
+                tracing::warn!(feed = %self.feed, error = %e, "cannot mark the page in flight; a crash within it may publish an item twice");
+            }
+        }
+        for outcome in envelopes {
             let (envelope, record) = match outcome {
                 Ok(e) => e,
                 Err(e) => {
@@ -236,6 +332,10 @@ impl Worker {
             }
             metrics::counter!("intake_pull_items_total", "feed" => self.feed.clone(), "outcome" => label)
                 .increment(1);
+        }
+        // Every item is in the dedup file now (each new one was flushed with fsync above).
+        if let Err(e) = self.inflight.clear() {
+            tracing::warn!(feed = %self.feed, error = %e, "cannot clear the in-flight page");
         }
         true
     }
