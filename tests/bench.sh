@@ -161,7 +161,9 @@ scenarios=(
   "Web push, 1 post|web|baixing|--posts 1"
   "Web push, batch of 10 posts|web|baixing|--posts 10"
 )
-for mode in echo journal kafka bridge cluster; do
+# The echo runs first and again last: the machine's speed drifts over a run (a shared host), and
+# each ratio is taken to the better of the two, so a slow moment of the echo cannot flatter it.
+for mode in echo journal kafka bridge cluster echo; do
   if [ "$mode" = echo ]; then
     url="http://127.0.0.1:$echo_port" pid=0
   elif [ "$mode" = bridge ]; then
@@ -198,8 +200,18 @@ done
 table=$(python3 - "$results" <<'PY'
 import json, sys, platform, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
-base = {r["scenario"]: r for r in rows if r["target"] == "echo"}
-names = {"echo": "bare axum echo", "journal": "gateway → journal", "kafka": "gateway → Kafka",
+# The echo of each scenario, best of its two runs (start and end), column by column.
+base = {}
+for r in rows:
+    if r["target"] != "echo":
+        continue
+    b = base.setdefault(r["scenario"], dict(r))
+    if r["rps"] > b["rps"]:
+        b.update(rps=r["rps"], p99_ms=r["p99_ms"], half_rate=r["half_rate"], half_p99_ms=r["half_p99_ms"])
+    if r["rps_256"] > b["rps_256"]:
+        b.update(rps_256=r["rps_256"], p99_256_ms=r["p99_256_ms"])
+rows = list(base.values()) + [r for r in rows if r["target"] != "echo"]
+names = {"echo": "bare axum echo (better of 2 runs)", "journal": "gateway → journal", "kafka": "gateway → Kafka",
          "bridge": "plain Rust bridge → Kafka (intake-bridge)",
          "cluster": "gateway → Kafka, cluster mode (Redis)"}
 cpu = "?"

@@ -44,7 +44,10 @@ async fn forward(
         .payload(&body[..]);
     match bridge.producer.send(record, Duration::from_secs(5)).await {
         Ok(_) => (StatusCode::OK, "{\"status\":\"ok\"}"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "{\"error\":\"not delivered\"}"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{\"error\":\"not delivered\"}",
+        ),
     }
 }
 

@@ -10,8 +10,8 @@
 
 use std::fmt::{self, Write as _};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
 use tracing::span::Record;
+use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
@@ -278,7 +278,11 @@ mod tests {
     #[test]
     fn recorded_span_fields_join_the_stored_object() {
         let got = lines(|| {
-            let span = tracing::info_span!("request", channel = "sms", tracking_no = tracing::field::Empty);
+            let span = tracing::info_span!(
+                "request",
+                channel = "sms",
+                tracking_no = tracing::field::Empty
+            );
             span.record("tracking_no", "YB-1");
             span.in_scope(|| tracing::info!("one"));
             let bare = tracing::info_span!("bare", late = tracing::field::Empty);
@@ -287,7 +291,10 @@ mod tests {
         });
         assert_eq!(got[0]["span"]["channel"], "sms");
         assert_eq!(got[0]["span"]["tracking_no"], "YB-1");
-        assert_eq!(got[1]["span"], serde_json::json!({"late": 7, "name": "bare"}));
+        assert_eq!(
+            got[1]["span"],
+            serde_json::json!({"late": 7, "name": "bare"})
+        );
     }
 
     #[test]
