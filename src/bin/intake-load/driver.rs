@@ -112,6 +112,7 @@ pub async fn phase(plan: &Arc<Plan>, count: u64, pace: Pace) -> (Stats, Duration
 
 /// Builds, sends and accounts one request due at `due`.
 async fn one(plan: &Plan, stats: &Mutex<Stats>, due: Instant) {
+    let lag_us = due.elapsed().as_micros() as u64;
     // A duplicate re-sends request number n issued earlier, possibly still in flight: that
     // exercises both the "seen" and the "wait for the twin" paths of the dedup index.
     let issued = plan.fresh.load(Ordering::Relaxed);
@@ -151,6 +152,7 @@ async fn one(plan: &Plan, stats: &Mutex<Stats>, due: Instant) {
     match outcome {
         Ok((code, reply)) => {
             stats.latency_us.saturating_record(us);
+            stats.send_lag_us.saturating_record(lag_us);
             *stats.status.entry(code).or_default() += 1;
             for (count, word) in stats.posts.iter_mut().zip(POST_STATUSES) {
                 *count += count_status(&reply, word);

@@ -43,7 +43,8 @@
 //! `5xx`), `acked` (2xx, warm-up included), `transport_errors`, `first_error`, `id_errors` (2xx
 //! whose ids could not be learned), `first_id_error`, `accepted`, `duplicate`, `rejected`
 //! (results counted in JSON replies), `elapsed_s`, `throughput_rps`, `latency_ms` (`p50`, `p90`,
-//! `p99`, `p99_9`, `max`, `mean`), `verify` (null, or `topic`, `acked_ids`, `found`, `lost`,
+//! `p99`, `p99_9`, `max`, `mean`), `send_lag_ms` (open loop: how late the tool itself started
+//! requests, `p50`, `p99`, `max`; null in closed loop), `verify` (null, or `topic`, `acked_ids`, `found`, `lost`,
 //! `duplicated`, `records_read`, `lost_sample`, `ok`), and `ok`.
 //!
 //! **Exit code**: 0 when `ok`; 1 when any request failed at the transport level, got a 4xx or 5xx, or

@@ -16,6 +16,9 @@ pub const POST_STATUSES: [&str; 3] = ["accepted", "duplicate", "rejected"];
 pub struct Stats {
     /// Latency in µs: from the intended send time in open loop, from the send in closed loop.
     pub latency_us: Histogram<u64>,
+    /// Open loop: how late the tool itself started each request (µs after its due time). When
+    /// this is high, the tool could not keep its schedule and the latency above is partly its own.
+    pub send_lag_us: Histogram<u64>,
     /// Replies by HTTP status.
     pub status: BTreeMap<u16, u64>,
     /// Requests without any HTTP reply (connect, timeout, reset).
@@ -36,6 +39,7 @@ impl Stats {
         Stats {
             // 1 µs .. 10 min at 3 significant digits: beyond any timeout the tool allows.
             latency_us: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"),
+            send_lag_us: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"),
             status: BTreeMap::new(),
             transport_errors: 0,
             first_error: None,
@@ -106,6 +110,12 @@ pub fn report(
             "p99": ms(h.value_at_quantile(0.99)), "p99_9": ms(h.value_at_quantile(0.999)),
             "max": ms(h.max()), "mean": h.mean().round() / 1000.0,
         },
+        // Open loop only: the tool's own lateness in starting requests (see `Stats::send_lag_us`).
+        "send_lag_ms": args.rate.map(|_| {
+            let lag = &stats.send_lag_us;
+            json!({"p50": ms(lag.value_at_quantile(0.50)), "p99": ms(lag.value_at_quantile(0.99)),
+                   "max": ms(lag.max())})
+        }),
         "verify": verdict.map(Verdict::to_json),
         // Warm-up failures count too: a gate must not pass a gateway that failed early.
         "ok": !stats.failed() && !warmup.failed() && verified,
@@ -113,12 +123,13 @@ pub fn report(
 }
 
 /// The human summary, `title: fields` per line; an object's title (latency_ms) reads inside it.
-const SUMMARY: [&str; 6] = [
+const SUMMARY: [&str; 7] = [
     "target: channel name url mode rate concurrency threads posts duplicate_ratio",
     "requests: requests warmup elapsed_s throughput_rps",
     "replies: status_class status transport_errors first_error id_errors first_id_error",
     "posts: accepted duplicate rejected",
     "latency_ms: p50 p90 p99 p99_9 max mean",
+    "send_lag_ms: p50 p99 max",
     "verify: topic acked_ids found lost duplicated",
 ];
 
@@ -130,7 +141,7 @@ pub fn print_report(r: &Value, json: bool) {
     for line in SUMMARY {
         let (title, keys) = line.split_once(": ").expect("title: keys");
         let object = if r[title].is_object() { &r[title] } else { r };
-        if title == "verify" && r[title].is_null() {
+        if matches!(title, "verify" | "send_lag_ms") && r[title].is_null() {
             continue;
         }
         let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
