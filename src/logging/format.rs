@@ -26,14 +26,7 @@ pub struct SpanFields;
 impl<'w> FormatFields<'w> for SpanFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
         writer.write_char('{')?;
-        let mut visit = Fields {
-            out: &mut writer,
-            first: true,
-            result: Ok(()),
-        };
-        fields.record(&mut visit);
-        visit.result?;
-        writer.write_char('}')
+        close_object(writer, true, fields)
     }
 
     /// `Span::record`: the new fields go inside the stored object.
@@ -49,16 +42,20 @@ impl<'w> FormatFields<'w> for SpanFields {
             current.fields.pop();
         }
         let first = current.fields.len() <= 1;
-        let mut writer = current.as_writer();
-        let mut visit = Fields {
-            out: &mut writer,
-            first,
-            result: Ok(()),
-        };
-        fields.record(&mut visit);
-        visit.result?;
-        writer.write_char('}')
+        close_object(current.as_writer(), first, fields)
     }
+}
+
+/// Writes `fields` as the members of an open JSON object (`first`: none written yet), then `}`.
+fn close_object<R: RecordFields>(mut writer: Writer<'_>, first: bool, fields: R) -> fmt::Result {
+    let mut visit = Fields {
+        out: &mut writer,
+        first,
+        result: Ok(()),
+    };
+    fields.record(&mut visit);
+    visit.result?;
+    writer.write_char('}')
 }
 
 impl<S> FormatEvent<S, SpanFields> for JsonLine

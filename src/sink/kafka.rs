@@ -47,14 +47,15 @@ impl KafkaSink {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", &config.compression)
-            // 2 ms: with acks=all every caller waits for its batch, so the linger is a floor
-            // under every reply and, at 64 connections, a cap on throughput; fuller batches cost
-            // fewer produce requests and wake-ups. WeChat plaintext into tansu on the same
-            // 2-core machine, 64 connections (one run each, quiet machine, ±10 %): 1 ms 11.1k
-            // req/s at 97 µs CPU per request, 2 ms 10.7-12.8k at 79-96 µs, 5 ms 8.8-9.2k (p50
-            // above 7 ms); at 256 connections 2 ms and 5 ms are alike (13.7-13.8k).
-            // `[kafka.properties] "linger.ms"` overrides it.
-            .set("linger.ms", "2")
+            // 5 ms: with acks=all every caller waits for its batch, so the linger is a floor
+            // under each reply; fuller batches cost fewer produce requests and wake-ups, for the
+            // gateway and the broker alike. WeChat plaintext into tansu on the same 2-core machine
+            // (README "Performance"): on a quiet machine 2 ms gave 10.7-12.8k req/s at 64
+            // connections against 8.8-9.2k at 5 ms; once the machine is busy (CPU-bound, as in a
+            // surge) 2 ms was no faster at 64 connections (8.0-8.7k against 7.7-8.8k), cost 10-25 %
+            // more CPU per request, and at 256 connections gave 10.4k against 13.1k. 1 ms was worse
+            // still. `[kafka.properties] "linger.ms"` overrides it.
+            .set("linger.ms", "5")
             .set(
                 "message.timeout.ms",
                 config.message_timeout.as_millis().to_string(),

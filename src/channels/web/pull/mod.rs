@@ -3,8 +3,9 @@
 //!
 //! Durability order: every item of a page (request or dead letter) is durable before the cursor
 //! moves past it, and the cursor is fsynced; a crash re-reads at most one page and dedup makes
-//! that harmless, including for an item the broker took just before the crash ([`inflight`]). Fetches time out, are retried with jittered backoff, and a circuit breaker stops
-//! hammering a feed that keeps failing.
+//! that harmless, including for an item the broker took just before the crash ([`inflight`]).
+//! Fetches time out, are retried with jittered backoff, and a circuit breaker stops hammering a
+//! feed that keeps failing.
 
 pub mod config;
 pub mod cursor;
