@@ -249,16 +249,26 @@ impl Drop for Process {
 }
 
 fn spawn_gateway(data: &std::path::Path, topic: &str, letters: &str, url: &str) -> Process {
+    spawn_gateway_on(data, Some((topic, letters)), url)
+}
+
+/// A gateway polling the feed at `url`, on Kafka (`kafka`: its topic and dead-letter topic) or,
+/// without, on its embedded journal.
+fn spawn_gateway_on(data: &std::path::Path, kafka: Option<(&str, &str)>, url: &str) -> Process {
     let (port, ops_port) = (free_port(), free_port());
     let feed = "INTAKE__CHANNELS__WEB__PARTNERS__FEEDK__PULL";
-    let child = Command::new(env!("CARGO_BIN_EXE_intake-gateway"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_intake-gateway"));
+    if let Some((topic, letters)) = kafka {
+        command
+            .env("INTAKE__KAFKA__BROKERS", &broker().bootstrap)
+            .env("INTAKE__KAFKA__TOPIC", topic)
+            .env("INTAKE__KAFKA__DEAD_LETTER_TOPIC", letters);
+    }
+    let child = command
         .env_remove("INTAKE_CONFIG")
         .env("INTAKE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("INTAKE__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
         .env("INTAKE__STORAGE__DATA_DIR", data)
-        .env("INTAKE__KAFKA__BROKERS", &broker().bootstrap)
-        .env("INTAKE__KAFKA__TOPIC", topic)
-        .env("INTAKE__KAFKA__DEAD_LETTER_TOPIC", letters)
         .env(format!("{feed}__URL"), url)
         .env(format!("{feed}__INTERVAL"), "200ms")
         .env(format!("{feed}__TIMEOUT"), "1s")
@@ -388,4 +398,61 @@ async fn read_to_the_end(cursor: &std::path::Path) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The same window on the embedded journal: the journal's recent segments are read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_journal_items_written_before_a_crash_are_not_written_again() {
+    let (url, _feed) = start_feed(items("pj"), Auth::Bearer, Duration::ZERO).await;
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let journal = data.path().join("journal");
+    // Request ids and dead-letter ids in the journal, and how often each appears.
+    let journal_ids = |header: &str| {
+        let mut ids = BTreeMap::new();
+        for entry in intake_gateway::local_log::read_all(&journal)
+            .unwrap()
+            .entries
+        {
+            if let Some(id) = entry.headers.get(header) {
+                *ids.entry(id.clone()).or_insert(0usize) += 1;
+            }
+        }
+        ids
+    };
+
+    let gateway = spawn_gateway_on(data.path(), None, &url);
+    assert!(wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await);
+    let cursor = data.path().join("pull/feedk.cursor");
+    read_to_the_end(&cursor).await;
+    drop(gateway);
+    let (requests, dead) = (journal_ids("request_id"), journal_ids("dead_letter_id"));
+    assert_eq!((requests.len(), dead.len()), (24, 1));
+
+    let mut page = format!("{}\n", chrono::Utc::now().timestamp_millis() - 5_000);
+    for id in requests.keys().chain(dead.keys()) {
+        page.push_str(id);
+        page.push('\n');
+    }
+    std::fs::remove_dir_all(data.path().join("dedup")).unwrap();
+    std::fs::remove_file(&cursor).unwrap();
+    std::fs::write(data.path().join("pull/feedk.inflight"), page).unwrap();
+
+    let gateway = spawn_gateway_on(data.path(), None, &url);
+    assert!(wait_healthy(&client, &gateway.ops, Duration::from_secs(30)).await);
+    read_to_the_end(&cursor).await;
+    drop(gateway);
+    let twice: Vec<_> = journal_ids("request_id")
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "written again after the read-back: {twice:?}"
+    );
+    assert_eq!(journal_ids("dead_letter_id").values().sum::<usize>(), 1);
+    assert!(
+        !data.path().join("pull/feedk.inflight").exists(),
+        "the mark is cleared"
+    );
 }

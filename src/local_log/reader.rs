@@ -141,6 +141,41 @@ pub fn read_all(dir: &Path) -> std::io::Result<ReadReport> {
     Ok(report)
 }
 
+/// The ids in the `request_id` / `event_id` / `dead_letter_id` headers of the entries in the
+/// segments of `dir` written to since `since_ms` (ms since the epoch, by file modification time):
+/// what a crash may have left in the log that nobody else remembers. Unreadable ids are skipped.
+pub fn ids_since(
+    dir: &Path,
+    since_ms: i64,
+) -> std::io::Result<std::collections::HashSet<uuid::Uuid>> {
+    let mut ids = std::collections::HashSet::new();
+    if !dir.exists() {
+        return Ok(ids);
+    }
+    let since = std::time::UNIX_EPOCH + std::time::Duration::from_millis(since_ms.max(0) as u64);
+    for seq in segments(dir)? {
+        let path = dir.join(super::segment_name(seq));
+        if std::fs::metadata(&path)?.modified()? < since {
+            continue;
+        }
+        let bytes = std::fs::read(path)?;
+        for entry in bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(decode_line)
+        {
+            for (name, value) in &entry.headers {
+                if matches!(name.as_str(), "request_id" | "event_id" | "dead_letter_id") {
+                    if let Ok(id) = uuid::Uuid::parse_str(value) {
+                        ids.insert(id);
+                    }
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{encode_line, segment_name, Entry, LocalLog};
@@ -199,5 +234,27 @@ mod tests {
         assert_eq!(keys, ["k1", "k3"]);
         assert_eq!(report.corrupt_lines, 1);
         assert!(dir.path().join(segment_name(2)).exists());
+    }
+
+    #[test]
+    fn ids_since_reads_the_id_headers_of_recent_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let entry = |name: &str, id: String| Entry {
+            topic: "t".into(),
+            key: "k".into(),
+            headers: BTreeMap::from([(name.to_string(), id), ("channel".into(), "web".into())]),
+            record: "{}".into(),
+        };
+        let mut bytes = encode_line(&entry("request_id", a.to_string())).unwrap();
+        bytes.extend(encode_line(&entry("dead_letter_id", b.to_string())).unwrap());
+        bytes.extend(encode_line(&entry("request_id", "not-a-uuid".into())).unwrap());
+        std::fs::write(dir.path().join(segment_name(1)), bytes).unwrap();
+        let now = chrono::Utc::now().timestamp_millis();
+        let ids = ids_since(dir.path(), now - 60_000).unwrap();
+        assert_eq!(ids, [a, b].into_iter().collect());
+        // A segment last written before the time is not read.
+        assert!(ids_since(dir.path(), now + 60_000).unwrap().is_empty());
+        assert!(ids_since(&dir.path().join("absent"), 0).unwrap().is_empty());
     }
 }

@@ -9,8 +9,9 @@
 //! from the page's time (see [`crate::spool::readback`]) and remembers the ids already there, so
 //! the re-read page skips them. One file write per page, not per item: pulled feeds are slow.
 //!
-//! Kafka only: on the embedded journal and for items the spool took while Kafka was down the
-//! window stays (a duplicate with the same request id, as after any crash there).
+//! On the embedded journal the journal's recent segments are read back the same way. Items the
+//! spool took while Kafka was down are not read back: the window stays for them (a duplicate
+//! with the same request id).
 
 use intake_schema::RequestId;
 use std::fs::{self, File};

@@ -44,9 +44,26 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Read-backs of an interrupted page tried before the feed goes on without (duplicates possible).
 const READ_BACK_ATTEMPTS: u32 = 5;
 
-/// How to read the topics back after a crash: the Kafka client settings and the topics an item
-/// can land on. None on the embedded journal.
-type ReadBack = Option<(rdkafka::ClientConfig, Vec<String>)>;
+/// Where to look after a crash for items the sink took: the topics an item can land on (with
+/// the Kafka client settings), or the embedded journal's directory.
+#[derive(Clone)]
+enum ReadBack {
+    Kafka(rdkafka::ClientConfig, Vec<String>),
+    Journal(std::path::PathBuf),
+}
+
+impl ReadBack {
+    /// The ids the sink holds from records written since `at_ms`.
+    fn ids_since(&self, at_ms: i64) -> Result<std::collections::HashSet<uuid::Uuid>, String> {
+        match self {
+            ReadBack::Kafka(client, topics) => ids_on_topics(client, topics, at_ms),
+            // A minute of slack, as for Kafka: the page's clock and the file times may differ.
+            ReadBack::Journal(dir) => {
+                crate::local_log::ids_since(dir, at_ms - 60_000).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
 
 /// Starts one task per configured feed. A feed whose configuration cannot work is logged and
 /// left off; the others run.
@@ -59,13 +76,16 @@ pub fn spawn_all(
     leases: Option<Arc<Leases>>,
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let readback: ReadBack = config.kafka.bootstrap_servers().map(|bootstrap| {
-        let topics = Topics::of(&config.kafka);
-        (
-            connection_config(&config.kafka, &bootstrap),
-            vec![topics.requests, topics.dead_letters],
-        )
-    });
+    let readback = match config.kafka.bootstrap_servers() {
+        Some(bootstrap) => {
+            let topics = Topics::of(&config.kafka);
+            ReadBack::Kafka(
+                connection_config(&config.kafka, &bootstrap),
+                vec![topics.requests, topics.dead_letters],
+            )
+        }
+        None => ReadBack::Journal(data_dir.join("journal")),
+    };
     for (name, partner) in &config.channels.web.partners {
         let Some(pull) = partner.pull.clone() else {
             continue;
@@ -214,26 +234,20 @@ impl Worker {
         let Some(page) = self.inflight.load() else {
             return true;
         };
-        let Some((client, topics)) = self.readback.clone() else {
-            let _ = self.inflight.clear();
-            return true;
-        };
         let mut attempt = 0;
         let found = loop {
             if *self.stopped.borrow() {
                 return false;
             }
-            let (client, topics) = (client.clone(), topics.clone());
-            let at_ms = page.at_ms;
-            let result =
-                tokio::task::spawn_blocking(move || ids_on_topics(&client, &topics, at_ms))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+            let (readback, at_ms) = (self.readback.clone(), page.at_ms);
+            let result = tokio::task::spawn_blocking(move || readback.ids_since(at_ms))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
             match result {
                 Ok(ids) => break Some(ids),
                 Err(e) => {
                     attempt += 1;
-                    tracing::warn!(feed = %self.feed, error = %e, attempt, "cannot read the topics back for the page a crash interrupted");
+                    tracing::warn!(feed = %self.feed, error = %e, attempt, "cannot read the sink back for the page a crash interrupted");
                     if attempt >= READ_BACK_ATTEMPTS {
                         break None;
                     }
@@ -263,7 +277,7 @@ impl Worker {
             tracing::warn!(feed = %self.feed, "dedup flush after the read-back failed");
             return true;
         }
-        tracing::info!(feed = %self.feed, items = count, "interrupted page read back: items already on the topic are skipped");
+        tracing::info!(feed = %self.feed, items = count, "interrupted page read back: items the sink already holds are skipped");
         let _ = self.inflight.clear();
         true
     }
@@ -271,17 +285,15 @@ impl Worker {
     /// Makes every item of a page durable, in order; false when the gateway is stopping first.
     async fn submit_page(&mut self, posts: &[Box<RawValue>]) -> bool {
         let envelopes = self.envelopes(posts);
-        if self.readback.is_some() {
-            let ids: Vec<_> = envelopes
-                .iter()
-                .filter_map(|e| e.as_ref().ok().map(|(envelope, _)| envelope.id))
-                .collect();
-            if let Err(e) = self
-                .inflight
-                .mark(chrono::Utc::now().timestamp_millis(), &ids)
-            {
-                tracing::warn!(feed = %self.feed, error = %e, "cannot mark the page in flight; a crash within it may publish an item twice");
-            }
+        let ids: Vec<_> = envelopes
+            .iter()
+            .filter_map(|e| e.as_ref().ok().map(|(envelope, _)| envelope.id))
+            .collect();
+        if let Err(e) = self
+            .inflight
+            .mark(chrono::Utc::now().timestamp_millis(), &ids)
+        {
+            tracing::warn!(feed = %self.feed, error = %e, "cannot mark the page in flight; a crash within it may publish an item twice");
         }
         for outcome in envelopes {
             let (envelope, record) = match outcome {
