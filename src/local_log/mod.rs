@@ -10,7 +10,7 @@ mod reader;
 mod writer;
 
 pub use entry::{decode_line, encode_line, encode_parts, Entry};
-pub use reader::{ids_since, read_all, read_range, segments, RangeRead, ReadReport};
+pub use reader::{ids_since, read_all, read_range, segments, RangeRead, ReadReport, ID_HEADERS};
 pub use writer::{LocalLog, LogError};
 
 /// A place in the log: a segment and a byte offset in it. Orders like the log itself.

@@ -141,7 +141,10 @@ pub fn read_all(dir: &Path) -> std::io::Result<ReadReport> {
     Ok(report)
 }
 
-/// The ids in the `request_id` / `event_id` / `dead_letter_id` headers of the entries in the
+/// The headers that carry a record's id: a request's, an event's, a dead letter's.
+pub const ID_HEADERS: [&str; 3] = ["request_id", "event_id", "dead_letter_id"];
+
+/// The ids in the [`ID_HEADERS`] of the entries in the
 /// segments of `dir` written to since `since_ms` (ms since the epoch, by file modification time):
 /// what a crash may have left in the log that nobody else remembers. Unreadable ids are skipped.
 pub fn ids_since(
@@ -165,7 +168,7 @@ pub fn ids_since(
             .filter_map(decode_line)
         {
             for (name, value) in &entry.headers {
-                if matches!(name.as_str(), "request_id" | "event_id" | "dead_letter_id") {
+                if ID_HEADERS.contains(&name.as_str()) {
                     if let Ok(id) = uuid::Uuid::parse_str(value) {
                         ids.insert(id);
                     }

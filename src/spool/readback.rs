@@ -13,6 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+use crate::local_log::ID_HEADERS;
+
 /// How long the whole read-back may take before the drain gives up (and forwards nothing).
 const READ_BACK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Taken off the oldest entry time: producer and broker clocks differ a little.
@@ -101,7 +103,7 @@ pub fn ids_on_topics(
         let message = message.map_err(|e| format!("read-back: {e}"))?;
         if let Some(headers) = message.headers() {
             for h in headers.iter() {
-                if matches!(h.key, "request_id" | "event_id" | "dead_letter_id") {
+                if ID_HEADERS.contains(&h.key) {
                     if let Some(id) = h
                         .value
                         .and_then(|v| std::str::from_utf8(v).ok())
