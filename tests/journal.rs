@@ -59,16 +59,8 @@ async fn without_brokers_records_go_to_the_journal() {
 #[test]
 fn sigterm_finishes_and_exits_zero() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ops_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::broker::free_port();
+    let ops_port = support::broker::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intake-gateway"))
         .env("INTAKE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("INTAKE__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::routing::post as route_post;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::broker::free_port;
 use support::*;
 
 /// What the fake collector saw: (content-type, body length) per POST /v1/traces.
@@ -20,14 +21,6 @@ async fn collect(State(seen): State<Seen>, headers: HeaderMap, body: axum::body:
         .unwrap_or_default()
         .to_string();
     seen.lock().unwrap().push((content_type, body.len()));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn exported(seen: &Seen) -> bool {

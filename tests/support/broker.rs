@@ -11,6 +11,7 @@ use rdkafka::config::ClientConfig;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -50,12 +51,41 @@ pub fn tansu_binary() -> PathBuf {
     panic!("no Kafka-API test broker: run the suite with tests/run.sh (it installs tansu), or set TANSU_BIN");
 }
 
-/// Reserves a free loopback port.
+/// A free loopback port for a process the test starts, from below the kernel's ephemeral range.
+///
+/// Why not `bind(":0")`: that hands out a port from the ephemeral range, and between releasing it and
+/// the child binding it, any outgoing connection on the machine (a replica's Kafka or Redis client,
+/// reqwest) may take it as its local port; CI saw "Address already in use" that way. Ports below the
+/// range are never given out implicitly, so only a listener can hold one: each candidate is checked by
+/// binding it, and a process-wide counter (started at a per-process offset) never offers one twice.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free loopback port")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = reserved_range();
+    let span = u32::from(high - low);
+    let offset = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = low + ((offset + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{high}");
+}
+
+/// The ports `free_port` draws from: 20000 up to the start of the ephemeral range.
+fn reserved_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+        })
+        .unwrap_or(32768);
+    // A machine whose ephemeral range starts low still gets 2,000 ports to choose from.
+    let low = 20000.min(ephemeral_low.saturating_sub(2000)).max(1024);
+    (low, ephemeral_low.max(low + 2000))
 }
 
 fn start() -> Broker {
