@@ -137,8 +137,7 @@ pub fn finish_request(
     ids: Option<&Admitted>,
 ) -> Response {
     let elapsed = started.elapsed();
-    metrics::histogram!("intake_request_duration_seconds", "channel" => channel)
-        .record(elapsed.as_secs_f64());
+    telemetry::record_duration(channel, elapsed.as_secs_f64());
     stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
     match result {
         Ok(response) => {

@@ -226,8 +226,7 @@ impl Pipeline {
         // caller was told 503: its retry is then a duplicate, not a second record.
         let delivery = Detached::new(async move {
             let result = sink.publish(&envelope).await;
-            metrics::histogram!("intake_sink_delivery_seconds")
-                .record(started.elapsed().as_secs_f64());
+            crate::telemetry::record_delivery(started.elapsed().as_secs_f64());
             settle(guard, result.is_ok());
             result
         });
@@ -264,8 +263,7 @@ impl Pipeline {
         // `Detached`) and the spool learns its outcome through `rx` and the handoff.
         let delivery = Detached::new(async move {
             let ok = kafka.publish(&task_envelope).await.is_ok();
-            metrics::histogram!("intake_sink_delivery_seconds")
-                .record(started.elapsed().as_secs_f64());
+            crate::telemetry::record_delivery(started.elapsed().as_secs_f64());
             tx.send_replace(Some(ok));
             if let Ok(mut h) = task_handoff.lock() {
                 h.outcome = Some(ok);

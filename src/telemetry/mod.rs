@@ -8,13 +8,22 @@ use std::sync::OnceLock;
 
 use crate::ops::stats;
 
+mod handles;
+pub use handles::{record_delivery, record_duration};
+
+/// Set once the Prometheus recorder is installed (see [`handles`]).
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+fn recorder_installed() -> bool {
+    HANDLE.get().is_some()
+}
+
 const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0,
 ];
 
 /// Installs the Prometheus recorder once per process and returns its handle.
 pub fn prometheus() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
@@ -95,7 +104,7 @@ pub fn record_outcome(channel: &str, source: &str, outcome: &'static str) {
 }
 
 fn record_outcome_on(channel: &str, source: &str, outcome: &'static str, line: &str) {
-    metrics::counter!("intake_requests_total", "channel" => channel.to_string(), "source" => source.to_string(), "outcome" => outcome, "line" => line.to_string()).increment(1);
+    handles::count_outcome(channel, source, outcome, line);
     stats::collector().record_at(channel, source, outcome, stats::now_ms());
 }
 
@@ -143,7 +152,7 @@ pub struct InFlight(&'static str);
 impl InFlight {
     /// Enters `channel`.
     pub fn enter(channel: &'static str) -> Self {
-        metrics::gauge!("intake_in_flight", "channel" => channel).increment(1.0);
+        handles::move_in_flight(channel, 1.0);
         stats::collector().in_flight(channel, 1);
         InFlight(channel)
     }
@@ -151,7 +160,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!("intake_in_flight", "channel" => self.0).decrement(1.0);
+        handles::move_in_flight(self.0, -1.0);
         stats::collector().in_flight(self.0, -1);
     }
 }
