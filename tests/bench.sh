@@ -40,20 +40,8 @@ echo "==> cargo build --release (gateway, echo baseline, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-bridge --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-work="$(mktemp -d /tmp/intake-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # $1 port: up to 10 s
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "FATAL: nothing listens on 127.0.0.1:$1" >&2; exit 1
-}
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
 
 kafka_port=$(free_port)
 RUST_LOG=warn "$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
@@ -65,52 +53,6 @@ redis-server --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2
 pids+=($!)
 wait_port "$kafka_port"
 wait_port "$redis_port"
-
-# Secrets of this run only; the load tool gets the same ones.
-TOKEN="bench-token"
-AES_KEY="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-APP_ID="wx12345load000000"
-WEB_SECRET="bench-web-secret"
-
-# $1 mode (journal|kafka|cluster), $2 listen port, $3 ops port -> config path
-gateway_config() {
-  local cfg="$work/$1.toml"
-  local brokers="" cluster=""
-  [ "$1" != journal ] && brokers="127.0.0.1:$kafka_port"
-  [ "$1" = cluster ] && cluster=$'\n[cluster]\n'"redis_url = \"redis://127.0.0.1:$redis_port\""$'\ninstance_id = "bench-1"'
-  cat >"$cfg" <<EOF
-[server]
-listen = "127.0.0.1:$2"
-[ops]
-listen = "127.0.0.1:$3"
-[storage]
-data_dir = "$work/data-$1-$2"
-[kafka]
-brokers = "$brokers"
-[log]
-format = "json"
-level = "info"
-# The generator's senders are unique but many: per-sender and per-partner limits would measure
-# the limiter, not the path. They still run (the check is on the path), they just never refuse.
-[limits]
-max_in_flight = 100000
-sender_per_minute = 100000000
-sender_burst = 1000000
-partner_per_minute = 100000000
-partner_burst = 1000000
-[channels.web.partners.baixing]
-secret = "$WEB_SECRET"
-max_posts = 500
-[channels.wechat.accounts.plain]
-token = "$TOKEN"
-[channels.wechat.accounts.safe]
-token = "$TOKEN"
-aes_key = "$AES_KEY"
-app_id = "$APP_ID"
-$cluster
-EOF
-  echo "$cfg"
-}
 
 # $1 channel, $2 name, $3 url, $4.. extra flags -> JSON on stdout
 load() {

@@ -16,47 +16,39 @@ cargo build --release --locked --bin intake-gateway --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
 # The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
 export MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf $work' EXIT
-fp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wp() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; exit 1; }
-start() { # name -> sets port, pid
-  local port=$(fp) ops=$(fp)
-  cat >$work/$1.toml <<EOT
-[server]
-listen = "127.0.0.1:$port"
-[ops]
-listen = "127.0.0.1:$ops"
-[storage]
-data_dir = "$work/data-$1"
-[log]
-format = "json"
-level = "info"
-[limits]
-max_in_flight = 100000
-sender_per_minute = 100000000
-sender_burst = 1000000
-partner_per_minute = 100000000
-partner_burst = 1000000
-[channels.wechat.accounts.plain]
-token = "bench-token"
-EOT
-  $bin/intake-gateway --config $work/$1.toml >/dev/null 2>&1 & pids+=($!); wp $port
-  PORT=$port PID=$!
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
+# Starts a gateway on the journal with a data dir of its own; sets PORT, OPS and PID.
+start() {
+  PORT=$(free_port) OPS=$(free_port)
+  "$bin/intake-gateway" --config "$(gateway_config journal "$PORT" "$OPS")" >/dev/null 2>&1 &
+  PID=$!
+  pids+=("$PID")
+  wait_port "$PORT"
 }
-load() { INTAKE_LOAD_SECRET=bench-token $bin/intake-load --json --channel wechat-plain --name plain --url http://127.0.0.1:$1 --concurrency 64 "${@:2}"; }
-rate() { load $1 --duration 10s --requests 100000000 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["throughput_rps"], "p99", d["latency_ms"]["p99"])'; }
-rss() { awk '/VmRSS|VmHWM/ {printf "%s %d MiB  ", $1, $2/1024}' /proc/$1/status; echo; }
-start A; pa=$PORT; ia=$PID
-load $pa --duration 900s --requests ${SOAK_REQUESTS:-1000000} > $work/bulk.json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("bulk", d["requests"], d["throughput_rps"], d["status_class"])' $work/bulk.json
-echo "A after bulk: $(rss $ia)"
+load() {
+  INTAKE_LOAD_SECRET="$TOKEN" "$bin/intake-load" --json --channel wechat-plain --name plain \
+    --url "http://127.0.0.1:$1" --concurrency 64 "${@:2}"
+}
+rate() {
+  load "$1" --duration 10s --requests 100000000 |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["throughput_rps"], "p99", d["latency_ms"]["p99"])'
+}
+rss() { awk '/VmRSS|VmHWM/ {printf "%s %d MiB  ", $1, $2/1024}' "/proc/$1/status"; echo; }
+
+start
+pa=$PORT ops_a=$OPS ia=$PID
+load "$pa" --duration 900s --requests "${SOAK_REQUESTS:-1000000}" >"$work/bulk.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("bulk", d["requests"], d["throughput_rps"], d["status_class"])' "$work/bulk.json"
+echo "A after bulk: $(rss "$ia")"
 for r in 1 2 3; do
-  rm -rf $work/data-B; start B; pb=$PORT; ib=$PID
-  echo "round $r soaked A: $(rate $pa)"
-  echo "round $r fresh  B: $(rate $pb)"
-  kill $ib; wait $ib 2>/dev/null || true
+  start
+  pb=$PORT ib=$PID
+  echo "round $r soaked A: $(rate "$pa")"
+  echo "round $r fresh  B: $(rate "$pb")"
+  kill "$ib"
+  wait "$ib" 2>/dev/null || true
+  rm -rf "$work/data-journal-$pb"
 done
-echo "A at the end: $(rss $ia)"
-curl -s http://127.0.0.1:$(grep -A1 '^\[ops\]' $work/A.toml | sed -n 's/.*:\([0-9]*\)"/\1/p')/metrics | grep -E '^intake_requests_total' | head -3
+echo "A at the end: $(rss "$ia")"
+curl -s "http://127.0.0.1:$ops_a/metrics" | grep -E '^intake_requests_total' | head -3
