@@ -286,16 +286,22 @@ fn spawn_gateway_on(data: &std::path::Path, kafka: Option<(&str, &str)>, url: &s
     }
 }
 
+/// A requests topic and a dead-letter topic of this test's own (`tag` plus a fresh suffix), created.
+async fn fresh_topics(tag: &str) -> (String, String) {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (topic, letters) = (
+        format!("intake.requests.v1.{tag}{suffix}"),
+        format!("intake.rejected.v1.{tag}{suffix}"),
+    );
+    broker().create_topics(&[&topic, &letters], 3).await;
+    (topic, letters)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_feed_then_restart_lands_every_item_on_the_topic() {
     let (url, feed) = start_feed(items("pk"), Auth::Bearer, Duration::from_millis(150)).await;
     let data = tempfile::tempdir().unwrap();
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let (topic, letters) = (
-        format!("intake.requests.v1.pull{suffix}"),
-        format!("intake.rejected.v1.pull{suffix}"),
-    );
-    broker().create_topics(&[&topic, &letters], 3).await;
+    let (topic, letters) = fresh_topics("pull").await;
     let client = reqwest::Client::new();
 
     let mut gateway = spawn_gateway(data.path(), &topic, &letters, &url);
@@ -334,12 +340,7 @@ async fn kill_9_mid_feed_then_restart_lands_every_item_on_the_topic() {
 async fn items_the_broker_took_before_a_crash_are_not_published_again() {
     let (url, _feed) = start_feed(items("pw"), Auth::Bearer, Duration::ZERO).await;
     let data = tempfile::tempdir().unwrap();
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let (topic, letters) = (
-        format!("intake.requests.v1.pullw{suffix}"),
-        format!("intake.rejected.v1.pullw{suffix}"),
-    );
-    broker().create_topics(&[&topic, &letters], 3).await;
+    let (topic, letters) = fresh_topics("pullw").await;
     let client = reqwest::Client::new();
 
     let gateway = spawn_gateway(data.path(), &topic, &letters, &url);
