@@ -124,10 +124,11 @@ fn serve(config: Config) -> ExitCode {
     };
     let (writer, dropped, _flush_at_exit) = intake_gateway::logging::stderr();
     init_logging(&config, otlp.as_ref(), writer);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.server.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("intake-gateway: cannot start runtime: {e}");

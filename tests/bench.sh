@@ -95,7 +95,7 @@ PY
 }
 
 echo_port=$(free_port)
-"$bin/intake-echo" "127.0.0.1:$echo_port" &
+TOKIO_WORKER_THREADS="$WORKERS" "$bin/intake-echo" "127.0.0.1:$echo_port" &
 pids+=($!)
 wait_port "$echo_port"
 
@@ -113,7 +113,7 @@ for mode in echo journal kafka bridge cluster echo; do
     url="http://127.0.0.1:$echo_port" pid=0
   elif [ "$mode" = bridge ]; then
     port=$(free_port)
-    "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
+    TOKIO_WORKER_THREADS="$WORKERS" "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
     pid=$!
     pids+=("$pid")
     wait_port "$port"
@@ -142,7 +142,7 @@ for mode in echo journal kafka bridge cluster echo; do
   [ "$mode" != echo ] && kill "$pid" 2>/dev/null || true
 done
 
-table=$(python3 - "$results" <<'PY'
+table=$(WORKERS="$WORKERS" python3 - "$results" <<'PY'
 import json, sys, platform, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
 # The echo of each scenario, best of its two runs (start and end), column by column.
@@ -166,7 +166,8 @@ try:
 except Exception:
     pass
 print(f"Measured by `tests/bench.sh` on {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, "
-      f"everything on one machine: load tool, gateway, tansu, Redis. Closed loop, 64 connections unless noted.")
+      f"everything on one machine: load tool, gateway, tansu, Redis. Runtime workers per server (gateway, echo, "
+      f"bridge): {os.environ['WORKERS']}. Closed loop, 64 connections unless noted.")
 print()
 print("| scenario | target | req/s | ratio to echo | p99 | req/s at 256 conn. | ratio | p99 at half load (open loop; the tool's own lag p99) | peak RSS |")
 print("|---|---|---|---|---|---|---|---|---|")

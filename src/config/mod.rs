@@ -101,6 +101,11 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// HTTPS on the public listener; absent = plain HTTP (TLS terminated by a proxy in front).
     pub tls: Option<ServerTlsConfig>,
+    /// Threads that run requests; absent = one per core. Fewer than the cores when the machine
+    /// is shared (a broker beside the gateway, a small pod): the journal's writer, the log
+    /// writer and Kafka's client threads then keep a core, and requests are not bounced between
+    /// workers that keep waking each other (see README "Performance").
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +115,7 @@ impl Default for ServerConfig {
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(10),
             tls: None,
+            worker_threads: None,
         }
     }
 }
@@ -338,6 +344,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.worker_threads == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.worker_threads must be at least 1 (leave it out for one per core)".into(),
+            ));
+        }
         if self.server.listen == self.ops.listen && self.server.listen.port() != 0 {
             return Err(ConfigError::Invalid(
                 "server.listen and ops.listen must differ".into(),

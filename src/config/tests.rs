@@ -71,3 +71,12 @@ fn environment_overrides_with_double_underscores() {
         Ok(())
     });
 }
+
+#[test]
+fn worker_threads_default_to_one_per_core_and_zero_is_refused() {
+    assert_eq!(Config::from_toml("").unwrap().server.worker_threads, None);
+    let c = Config::from_toml("[server]\nworker_threads = 1\n").unwrap();
+    assert_eq!(c.server.worker_threads, Some(1));
+    let err = Config::from_toml("[server]\nworker_threads = 0\n").unwrap_err();
+    assert!(err.to_string().contains("server.worker_threads"), "{err}");
+}
