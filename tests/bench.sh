@@ -95,7 +95,7 @@ PY
 }
 
 echo_port=$(free_port)
-TOKIO_WORKER_THREADS="$WORKERS" "$bin/intake-echo" "127.0.0.1:$echo_port" &
+env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-echo" "127.0.0.1:$echo_port" &
 pids+=($!)
 wait_port "$echo_port"
 
@@ -113,7 +113,7 @@ for mode in echo journal kafka bridge cluster echo; do
     url="http://127.0.0.1:$echo_port" pid=0
   elif [ "$mode" = bridge ]; then
     port=$(free_port)
-    TOKIO_WORKER_THREADS="$WORKERS" "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
+    env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
     pid=$!
     pids+=("$pid")
     wait_port "$port"
@@ -167,7 +167,7 @@ except Exception:
     pass
 print(f"Measured by `tests/bench.sh` on {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, "
       f"everything on one machine: load tool, gateway, tansu, Redis. Runtime workers per server (gateway, echo, "
-      f"bridge): {os.environ['WORKERS']}. Closed loop, 64 connections unless noted.")
+      f"bridge): {os.environ.get('WORKERS') or 'one per core'}. Closed loop, 64 connections unless noted.")
 print()
 print("| scenario | target | req/s | ratio to echo | p99 | req/s at 256 conn. | ratio | p99 at half load (open loop; the tool's own lag p99) | peak RSS |")
 print("|---|---|---|---|---|---|---|---|---|")

@@ -23,10 +23,9 @@ wait_port() { # $1 port: up to 10 s
 TOKEN="bench-token"
 AES_KEY="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID="wx12345load000000"
-# Runtime workers of every server measured (gateway: server.worker_threads; echo and bridge:
-# TOKIO_WORKER_THREADS). One by default: the load tool, tansu and Redis share this machine's two
-# cores, and a second worker mostly wakes the first (README "Performance").
-WORKERS="${BENCH_WORKERS:-1}"
+# Runtime workers of every server measured: each its own default (one per core) unless
+# BENCH_WORKERS is set (gateway: server.worker_threads; echo and bridge: TOKIO_WORKER_THREADS).
+WORKERS="${BENCH_WORKERS:-}"
 
 WEB_SECRET="bench-web-secret"
 
@@ -39,7 +38,7 @@ gateway_config() {
   cat >"$cfg" <<EOF
 [server]
 listen = "127.0.0.1:$2"
-worker_threads = $WORKERS
+${WORKERS:+worker_threads = $WORKERS}
 [ops]
 listen = "127.0.0.1:$3"
 [storage]

@@ -101,10 +101,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// HTTPS on the public listener; absent = plain HTTP (TLS terminated by a proxy in front).
     pub tls: Option<ServerTlsConfig>,
-    /// Threads that run requests; absent = one per core. Fewer than the cores when the machine
-    /// is shared (a broker beside the gateway, a small pod): the journal's writer, the log
-    /// writer and Kafka's client threads then keep a core, and requests are not bounced between
-    /// workers that keep waking each other (see README "Performance").
+    /// Threads that run requests; absent = one per core. Fewer than the cores can suit a machine
+    /// shared with the broker or other work: the journal's writer, the log writer and Kafka's
+    /// client threads keep a core, and fewer workers wake each other less (README "Performance").
     pub worker_threads: Option<usize>,
 }
 
