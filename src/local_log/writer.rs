@@ -20,12 +20,12 @@ const MAX_BATCH: usize = 4096;
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Appends waiting for the writer; beyond it callers wait (backpressure, not memory growth).
 const QUEUE: usize = 16 * 1024;
-/// Least time from one commit to the next. On a fast disk an fsync takes ~0.2 ms, so under a
-/// steady moderate load each one covered only two or three appends, and the fsyncs themselves
-/// (each a few I/O submissions and, on a VM, exits to the host) became a third of the CPU per
-/// request. Pacing them to at most ~1,000 a second lets a batch fill first: it adds at most this
-/// much to an append that arrives right behind a commit and nothing when commits are far apart
-/// (a quiet hour, or a disk whose fsync alone takes longer). Measured in the README ("Performance").
+/// Least time from one commit to the next. On a fast disk an fsync takes ~0.3 ms, so under a
+/// steady moderate load each one covered only three or four appends, and the fsyncs themselves
+/// (each a few I/O submissions and, on a VM, exits to the host) took a sixth of the gateway's CPU.
+/// Pacing them to at most ~1,000 a second lets a batch fill first: it adds at most this much to
+/// an append that arrives right behind a commit and nothing when commits are far apart (a quiet
+/// hour, or a disk whose fsync alone takes longer). Measured in the README ("Performance").
 const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Why an append did not become durable.
