@@ -65,6 +65,8 @@ fn sigterm_finishes_and_exits_zero() {
         .env("INTAKE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("INTAKE__OPS__LISTEN", format!("127.0.0.1:{ops_port}"))
         .env("INTAKE__STORAGE__DATA_DIR", data.path())
+        // One runtime worker (`server.worker_threads`): the binary runs and shuts down on it too.
+        .env("INTAKE__SERVER__WORKER_THREADS", "1")
         .env(
             format!(
                 "INTAKE__CHANNELS__WEB__PARTNERS__{}__SECRET",
