@@ -24,8 +24,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN="${BENCH_SECONDS:-15}"
-# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
-export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 WRITE_README=false
 [ "${1:-}" = "--write-readme" ] && WRITE_README=true
 

@@ -1,8 +1,12 @@
-# Shared by tests/bench.sh and tests/soak.sh (sourced, not run): the scratch dir and the processes
-# to stop at exit, loopback ports, and the gateway configuration both measure.
+# Shared by tests/bench.sh and tests/soak.sh (sourced, not run): the image's allocator settings,
+# the scratch dir and the processes to stop at exit, loopback ports, and the gateway configuration
+# both measure.
 #
 # For the kafka and cluster modes of `gateway_config`, the caller sets `kafka_port` and
 # `redis_port` first.
+
+# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
+export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 
 work="$(mktemp -d /tmp/intake-bench.XXXXXX)"
 pids=()

@@ -14,8 +14,6 @@ cd "$(dirname "$0")/.."
 echo "==> cargo build --release (gateway, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
-# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
-export MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0
 # shellcheck source=tests/bench_common.sh
 source tests/bench_common.sh
 # Starts a gateway on the journal with a data dir of its own; sets PORT, OPS and PID.
