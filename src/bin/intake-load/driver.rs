@@ -85,13 +85,8 @@ pub async fn phase(plan: &Arc<Plan>, count: u64, pace: Pace) -> (Stats, Duration
         } => {
             let slots = Arc::new(Semaphore::new(max_in_flight as usize));
             let mut set = JoinSet::new();
-            let mut i = 0u64;
-            while i < count {
-                let due = started + Duration::from_secs_f64(i as f64 / rate);
-                if due >= plan.deadline {
-                    break;
-                }
-                tokio::time::sleep_until(due.into()).await;
+            let mut ticks = pacer(started, rate, count, plan.deadline);
+            while let Some(due) = ticks.recv().await {
                 let slot = slots.clone().acquire_owned().await.expect("never closed");
                 let (plan, stats) = (plan.clone(), stats.clone());
                 set.spawn(async move {
@@ -100,7 +95,6 @@ pub async fn phase(plan: &Arc<Plan>, count: u64, pace: Pace) -> (Stats, Duration
                 });
                 // Reap finished tasks so a long run does not keep them all.
                 while set.try_join_next().is_some() {}
-                i += 1;
             }
             set.join_all().await;
         }
@@ -108,6 +102,45 @@ pub async fn phase(plan: &Arc<Plan>, count: u64, pace: Pace) -> (Stats, Duration
     let elapsed = started.elapsed();
     let stats = Arc::into_inner(stats).expect("senders are done");
     (stats.into_inner().expect("stats lock"), elapsed)
+}
+
+/// The open loop's clock: a thread of its own that hands out each request's due time when it
+/// comes, at most `count` of them and none at or past `deadline`.
+///
+/// Not `tokio::time::sleep_until`: tokio's timer wheel ticks in whole milliseconds and rounds a
+/// deadline up, so requests went out about 1 ms late (2 ms at p99), and that lag, the tool's
+/// and not the gateway's, was part of every open-loop latency. This thread sleeps with
+/// `nanosleep`, but never less than `TICK` between wake-ups: a wake-up per request would cost
+/// the machine under test more than the lag it saves. What is due when it wakes goes out at once.
+fn pacer(
+    started: Instant,
+    rate: f64,
+    count: u64,
+    deadline: Instant,
+) -> tokio::sync::mpsc::UnboundedReceiver<Instant> {
+    const TICK: Duration = Duration::from_micros(250);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("intake-load-pacer".into())
+        .spawn(move || {
+            let mut woke = Instant::now();
+            for i in 0..count {
+                let due = started + Duration::from_secs_f64(i as f64 / rate);
+                if due >= deadline {
+                    break;
+                }
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep((due - now).max(TICK.saturating_sub(now - woke)));
+                    woke = Instant::now();
+                }
+                if tx.send(due).is_err() {
+                    break; // the sender loop is gone
+                }
+            }
+        })
+        .expect("pacer thread");
+    rx
 }
 
 /// Builds, sends and accounts one request due at `due`.
@@ -213,4 +246,37 @@ pub fn progress(
         }
     });
     (bar, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pacer_hands_out_each_due_time_once_in_order_and_stops() {
+        let started = Instant::now();
+        // A rate so high that everything is due at once: no sleeping, nothing timed.
+        let mut ticks = pacer(started, 1e9, 1_000, started + Duration::from_secs(3600));
+        let mut dues = Vec::new();
+        while let Some(due) = ticks.recv().await {
+            dues.push(due);
+        }
+        assert_eq!(dues.len(), 1_000, "the count bounds it");
+        assert!(dues.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(dues[0], started);
+
+        // The deadline bounds it too: at 1,000/s, 5 ms hold requests 0..=4.
+        let mut ticks = pacer(
+            started,
+            1_000.0,
+            u64::MAX,
+            started + Duration::from_millis(5),
+        );
+        let mut n = 0;
+        while let Some(due) = ticks.recv().await {
+            assert!(due < started + Duration::from_millis(5));
+            n += 1;
+        }
+        assert_eq!(n, 5);
+    }
 }

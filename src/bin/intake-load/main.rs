@@ -275,7 +275,8 @@ fn main() -> ExitCode {
         failed: AtomicU64::new(0),
         acked: Mutex::new(HashSet::new()),
     });
-    // One thread means a current-thread runtime: no wake-ups cross threads, ~10% less CPU.
+    // One thread means a current-thread runtime: no wake-ups cross threads (but the open loop's
+    // pacer, see `driver::pacer`), ~10% less CPU.
     let mut runtime = match args.threads {
         1 => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
