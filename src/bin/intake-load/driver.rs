@@ -112,14 +112,16 @@ pub async fn phase(plan: &Arc<Plan>, count: u64, pace: Pace) -> (Stats, Duration
 /// and not the gateway's, was part of every open-loop latency. This thread sleeps with
 /// `nanosleep`, but never less than `TICK` between wake-ups: a wake-up per request would cost
 /// the machine under test more than the lag it saves. What is due when it wakes goes out at once.
+/// The channel is bounded: while the senders are stuck (every slot taken by a stalled server) the
+/// clock waits instead of queueing the rest of the run in memory; due times stay on the schedule.
 fn pacer(
     started: Instant,
     rate: f64,
     count: u64,
     deadline: Instant,
-) -> tokio::sync::mpsc::UnboundedReceiver<Instant> {
+) -> tokio::sync::mpsc::Receiver<Instant> {
     const TICK: Duration = Duration::from_micros(250);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
     std::thread::Builder::new()
         .name("intake-load-pacer".into())
         .spawn(move || {
@@ -134,7 +136,7 @@ fn pacer(
                     std::thread::sleep((due - now).max(TICK.saturating_sub(now - woke)));
                     woke = Instant::now();
                 }
-                if tx.send(due).is_err() {
+                if tx.blocking_send(due).is_err() {
                     break; // the sender loop is gone
                 }
             }
