@@ -8,7 +8,11 @@ use intake_adapter::{Headers, Inbound};
 use std::cell::RefCell;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
+use tokio::task::futures::TaskLocalFuture;
+use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use super::error::ApiError;
@@ -65,21 +69,19 @@ impl Hook {
     }
 
     /// Runs the handler's work in the request span, then records its latency and outcome.
-    pub async fn run(&self, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
-        ADMITTED
-            .scope(RefCell::new(None), async {
-                let result = work.instrument(self.span.clone()).await;
-                let ids = ADMITTED.with(|ids| ids.take());
-                finish_request(
-                    &self.span,
-                    self.channel,
-                    &self.source,
-                    self.started,
-                    result,
-                    ids.as_ref(),
-                )
-            })
-            .await
+    ///
+    /// A future of its own rather than an `async fn`: a coroutine keeps the `work` it was given
+    /// in one slot and the wrapper it awaits (task-local scope, span) in another, so every
+    /// handler's future held its work twice (the WeChat push: 8.3 KB where 3.6 KB suffice), and
+    /// axum moves that future into a fresh heap box per request (README "Performance").
+    pub fn run<W>(&self, work: W) -> Run<'_, W>
+    where
+        W: Future<Output = Result<Response, ApiError>>,
+    {
+        Run {
+            hook: self,
+            work: ADMITTED.scope(RefCell::new(None), work.instrument(self.span.clone())),
+        }
     }
 
     /// Names the record (or, joined by commas, the records) this request produced: the outcome
@@ -112,6 +114,38 @@ impl Hook {
             peer,
             trace_id: &self.trace,
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A hook's work in its request span and task-local scope; see [`Hook::run`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Run<'a, W> {
+        hook: &'a Hook,
+        #[pin]
+        work: TaskLocalFuture<RefCell<Option<Admitted>>, Instrumented<W>>,
+    }
+}
+
+impl<W> Future for Run<'_, W>
+where
+    W: Future<Output = Result<Response, ApiError>>,
+{
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let mut this = self.project();
+        let result = ready!(this.work.as_mut().poll(cx));
+        let ids = this.work.take_value().and_then(RefCell::into_inner);
+        let hook = *this.hook;
+        Poll::Ready(finish_request(
+            &hook.span,
+            hook.channel,
+            &hook.source,
+            hook.started,
+            result,
+            ids.as_ref(),
+        ))
     }
 }
 
