@@ -1,5 +1,6 @@
 //! The gateway's own share of a request, without HTTP or a broker: the dedup index claim, the
-//! journal append with group commit, and the record's serialization into its envelope.
+//! journal append with group commit, the record's serialization into its envelope, and its
+//! routing by the shipped keyword rules.
 //!
 //! `cargo bench --bench hot_path -- --quick`. Indicative only (2 shared cores); the end-to-end
 //! numbers come from `intake-load`. The journal benches fsync a real file in a temp dir, so
@@ -94,6 +95,24 @@ fn serialization(c: &mut Criterion) {
     group.finish();
 }
 
+/// Routing one record: line, IVR and the shipped keyword rules over its title and text.
+fn routing(c: &mut Criterion) {
+    let router = intake_gateway::routing::Router::with_defaults();
+    let base = record();
+    let mut group = c.benchmark_group("routing");
+    group.bench_function("route_shipped_rules", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut r| {
+                router.route(&mut r);
+                r
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
 fn journal(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -137,6 +156,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = dedup, serialization, journal
+    targets = dedup, serialization, routing, journal
 }
 criterion_main!(hot_path);
