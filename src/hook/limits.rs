@@ -128,7 +128,7 @@ impl Limits {
             self.sweep();
         }
         limiter
-            .check_key(&format!("{channel}:{sender}"))
+            .check_key(&[channel, ":", sender].concat())
             .map_err(|not_until| Limited {
                 scope: Scope::Sender,
                 retry_after: not_until.wait_time_from(limiter.clock().now()),
@@ -142,7 +142,7 @@ impl Limits {
             return Ok(());
         };
         limiter
-            .check_key(&format!("{channel}:{partner}"))
+            .check_key(&[channel, ":", partner].concat())
             .map_err(|not_until| Limited {
                 scope: Scope::Sender,
                 retry_after: not_until.wait_time_from(limiter.clock().now()),

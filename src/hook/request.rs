@@ -46,7 +46,7 @@ impl Hook {
             "request",
             channel,
             source = source.as_str(),
-            trace_id = %trace
+            trace_id = trace.as_str()
         );
         Hook {
             channel,

@@ -98,7 +98,7 @@ impl Parsed {
             Parsed::Skipped(reason) => Item::Skipped { reason },
             Parsed::Unusable { reason, raw } => {
                 let raw = match raw {
-                    Some(part) => RawPayload::capture(Some("application/json"), part.as_bytes()),
+                    Some(part) => RawPayload::capture_text(Some("application/json"), part),
                     None => RawPayload::capture(inbound.content_type(), inbound.body),
                 };
                 Item::DeadLetter(Box::new(DeadLetter::new(

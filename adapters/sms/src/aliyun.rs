@@ -65,7 +65,7 @@ pub(crate) fn handle(call: &Call, ctx: &Ctx) -> Result<Delivery, AdapterError> {
     check_json_depth(text, MAX_JSON_DEPTH)?;
     let elements = batch_elements(text)?;
     for element in elements {
-        let raw = RawPayload::capture(Some("application/json"), element.get().as_bytes());
+        let raw = RawPayload::capture_text(Some("application/json"), element.get());
         let (item, reason) = match serde_json::from_str::<SmsUp>(element.get()) {
             Ok(up) => match message(up, ctx, raw.clone()) {
                 Ok(mo) => mo.settle(ctx),

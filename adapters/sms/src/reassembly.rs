@@ -252,7 +252,7 @@ fn combined_raw(parts: &[&Part]) -> RawPayload {
         .map(|p| serde_json::json!({"seq": p.seq, "message_id": p.message_id, "raw": p.raw}))
         .collect();
     let body = serde_json::json!({ "parts": list }).to_string();
-    RawPayload::capture(Some("application/json"), body.as_bytes())
+    RawPayload::capture_text(Some("application/json"), body)
 }
 
 /// A dead letter holding every part of a message that cannot be assembled (bytes that do not

@@ -43,7 +43,7 @@ pub(crate) fn handle(call: &Call, ctx: &Ctx) -> Result<Delivery, AdapterError> {
     check_json_depth(text, MAX_JSON_DEPTH)?;
     let mut delivery = Delivery::new(ProviderKind::Tencent);
     for element in batch_elements(text)? {
-        let raw = RawPayload::capture(Some("application/json"), element.get().as_bytes());
+        let raw = RawPayload::capture_text(Some("application/json"), element.get());
         let (item, reason) = match serde_json::from_str::<Reply>(element.get()) {
             Ok(reply) => match message(reply, ctx, raw.clone()) {
                 Ok(mo) => mo.settle(ctx),

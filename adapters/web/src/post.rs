@@ -234,7 +234,7 @@ fn build(
         line: None,
         occurred_at: time(post.posted_at.as_deref(), "posted_at")?,
     };
-    let raw_payload = RawPayload::capture(Some("application/json"), raw.get().as_bytes());
+    let raw_payload = RawPayload::capture_text(Some("application/json"), raw.get());
     let mut request = IntakeRequest::new(
         channel,
         source,

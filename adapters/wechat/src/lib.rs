@@ -92,7 +92,7 @@ impl Account {
             .as_deref()
             .filter(|id| !id.is_empty())
             .unwrap_or(&self.name);
-        format!("wechat:{id}")
+        ["wechat:", id].concat()
     }
 
     /// Checks the configuration once at startup, so a bad key fails the deploy, not a citizen.

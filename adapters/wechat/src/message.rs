@@ -82,7 +82,7 @@ pub(crate) fn normalize(fields: &Fields, msg_type: &str, env: Envelope<'_>) -> P
         _ => return env.dead_letter(format!("unsupported MsgType \"{}\"", printable(&msg_type))),
     };
     let message_id = match fields.trimmed("MsgId") {
-        Some(id) => format!("{}/{}/{}", env.to_user, env.from_user, id),
+        Some(id) => [env.to_user, "/", env.from_user, "/", id].concat(),
         // Without MsgId the push itself is the identity: a retry repeats all of these.
         None => format!(
             "{}/{}/{}/{}",

@@ -163,7 +163,7 @@ pub fn parse_push(inbound: &Inbound, account: &Account) -> Result<Push, AdapterE
     let system = account.source_system();
     // In encrypted modes the envelope is unreadable without the account key, which may be rotated
     // later; the audit copy is the decrypted message so it stays readable.
-    let raw = RawPayload::capture(inbound.content_type(), message_xml.as_bytes());
+    let raw = RawPayload::capture_text(inbound.content_type(), message_xml);
     let envelope = Envelope {
         system: &system,
         to_user: &to_user,

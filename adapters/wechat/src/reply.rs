@@ -10,7 +10,7 @@ use intake_schema::Language;
 
 use crate::crypto::encrypt;
 use crate::signature::sha1_signature;
-use crate::xml::cdata;
+use crate::xml::push_cdata;
 use crate::{Account, Mode, Push};
 
 /// The acceptance reply in Chinese; `{tracking_no}` is replaced by the acceptance number.
@@ -47,12 +47,19 @@ pub fn render_text_reply(
     nonce: &str,
 ) -> Result<String, AdapterError> {
     let secs = now.timestamp();
-    let message = format!(
-        "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{secs}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>{}</Content></xml>",
-        cdata(&push.from_user),
-        cdata(&push.to_user),
-        cdata(content),
-    );
+    // Written piece by piece into one string: `format!` over three `cdata` strings cost three
+    // allocations and the formatting machinery on every push (callgrind).
+    let mut message =
+        String::with_capacity(220 + push.from_user.len() + push.to_user.len() + content.len());
+    message.push_str("<xml><ToUserName>");
+    push_cdata(&mut message, &push.from_user);
+    message.push_str("</ToUserName><FromUserName>");
+    push_cdata(&mut message, &push.to_user);
+    message.push_str("</FromUserName><CreateTime>");
+    message.push_str(&secs.to_string());
+    message.push_str("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>");
+    push_cdata(&mut message, content);
+    message.push_str("</Content></xml>");
     if push.mode == Mode::Plaintext {
         return Ok(message);
     }
@@ -66,12 +73,17 @@ pub fn render_text_reply(
     let encrypted = encrypt(&key, app_id, &message, random)?;
     let timestamp = secs.to_string();
     let signature = sha1_signature(&[&account.token, &timestamp, nonce, &encrypted]);
-    Ok(format!(
-        "<xml><Encrypt>{}</Encrypt><MsgSignature>{}</MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce>{}</Nonce></xml>",
-        cdata(&encrypted),
-        cdata(&signature),
-        cdata(nonce),
-    ))
+    let mut envelope = String::with_capacity(200 + encrypted.len() + nonce.len());
+    envelope.push_str("<xml><Encrypt>");
+    push_cdata(&mut envelope, &encrypted);
+    envelope.push_str("</Encrypt><MsgSignature>");
+    push_cdata(&mut envelope, &signature);
+    envelope.push_str("</MsgSignature><TimeStamp>");
+    envelope.push_str(&timestamp);
+    envelope.push_str("</TimeStamp><Nonce>");
+    push_cdata(&mut envelope, nonce);
+    envelope.push_str("</Nonce></xml>");
+    Ok(envelope)
 }
 
 #[cfg(test)]

@@ -191,9 +191,10 @@ fn join_pieces(pieces: &[(bool, Cow<str>)]) -> String {
         .collect()
 }
 
-/// Writes `text` as one or more CDATA sections: a `]]>` inside is split across two sections, and
-/// characters XML 1.0 cannot carry at all are dropped so the reply always parses.
-pub fn cdata(text: &str) -> String {
+/// Writes `text` onto the end of `out` (a reply is assembled in one string) as one or more CDATA
+/// sections: a `]]>` inside is split across two sections, and characters XML 1.0 cannot carry at
+/// all are dropped so the reply always parses.
+pub fn push_cdata(out: &mut String, text: &str) {
     // Replies are rendered on every push: text that needs no cleaning (nearly all) is copied
     // once, not filtered char by char into a new string and then searched again for `]]>`.
     let clean: Cow<str> = if plainly_xml(text) || text.chars().all(is_xml_char) {
@@ -201,7 +202,6 @@ pub fn cdata(text: &str) -> String {
     } else {
         Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
     };
-    let mut out = String::with_capacity(clean.len() + 12);
     out.push_str("<![CDATA[");
     let mut rest = clean.as_ref();
     while let Some(at) = cdata_end(rest) {
@@ -211,7 +211,6 @@ pub fn cdata(text: &str) -> String {
     }
     out.push_str(rest);
     out.push_str("]]>");
-    out
 }
 
 /// Where `]]>` starts in `text`: a byte scan for `]` first, since nearly no text has one and a
@@ -242,6 +241,12 @@ fn is_xml_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cdata(text: &str) -> String {
+        let mut out = String::new();
+        push_cdata(&mut out, text);
+        out
+    }
 
     #[test]
     fn cdata_plain_and_entities() {

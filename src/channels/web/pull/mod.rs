@@ -390,7 +390,7 @@ impl Worker {
                             self.source.clone(),
                             reason,
                             now,
-                            RawPayload::capture(Some("application/json"), raw.get().as_bytes()),
+                            RawPayload::capture_text(Some("application/json"), raw.get()),
                             trace_id.clone(),
                         );
                         Envelope::dead_letter(&letter)
