@@ -46,7 +46,7 @@ pub fn render_text_reply(
     random: [u8; 16],
     nonce: &str,
 ) -> Result<String, AdapterError> {
-    let secs = now.timestamp();
+    let timestamp = now.timestamp().to_string();
     // Written piece by piece into one string: `format!` over three `cdata` strings cost three
     // allocations and the formatting machinery on every push (callgrind).
     let mut message =
@@ -56,7 +56,7 @@ pub fn render_text_reply(
     message.push_str("</ToUserName><FromUserName>");
     push_cdata(&mut message, &push.to_user);
     message.push_str("</FromUserName><CreateTime>");
-    message.push_str(&secs.to_string());
+    message.push_str(&timestamp);
     message.push_str("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>");
     push_cdata(&mut message, content);
     message.push_str("</Content></xml>");
@@ -71,7 +71,6 @@ pub fn render_text_reply(
         .or(push.app_id.as_deref())
         .ok_or_else(|| AdapterError::Unauthorized("no app id to encrypt the reply for".into()))?;
     let encrypted = encrypt(&key, app_id, &message, random)?;
-    let timestamp = secs.to_string();
     let signature = sha1_signature(&[&account.token, &timestamp, nonce, &encrypted]);
     let mut envelope = String::with_capacity(200 + encrypted.len() + nonce.len());
     envelope.push_str("<xml><Encrypt>");
