@@ -26,9 +26,9 @@ pub(crate) fn handle(call: &Call, ctx: &Ctx) -> Result<Delivery, AdapterError> {
     let (form, raw) = match inbound.method {
         "GET" => (
             query,
-            RawPayload::capture(
+            RawPayload::capture_text(
                 Some("application/x-www-form-urlencoded"),
-                query_without(inbound.query, auth::TOKEN_PARAM).as_bytes(),
+                query_without(inbound.query, auth::TOKEN_PARAM),
             ),
         ),
         "POST" => {

@@ -31,9 +31,9 @@ pub(crate) fn handle(call: &Call, ctx: &Ctx) -> Result<Delivery, AdapterError> {
     let fields = match inbound.method {
         "GET" => Fields::from_form(
             query,
-            RawPayload::capture(
+            RawPayload::capture_text(
                 Some("application/x-www-form-urlencoded"),
-                query_without(inbound.query, auth::TOKEN_PARAM).as_bytes(),
+                query_without(inbound.query, auth::TOKEN_PARAM),
             ),
         )?,
         "POST" if is_form => {

@@ -134,10 +134,7 @@ pub(crate) fn handle(call: &Call, ctx: &Ctx) -> Result<Delivery, AdapterError> {
         "GET" => (
             Form::parse(inbound.query.as_bytes()),
             Vec::new(),
-            RawPayload::capture(
-                Some("application/x-www-form-urlencoded"),
-                inbound.query.as_bytes(),
-            ),
+            RawPayload::capture_text(Some("application/x-www-form-urlencoded"), inbound.query),
         ),
         other => {
             return Err(AdapterError::Malformed(format!(
