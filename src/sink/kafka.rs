@@ -39,36 +39,42 @@ pub fn connection_config(config: &KafkaConfig, bootstrap: &str) -> ClientConfig 
     client
 }
 
+/// The producer's settings: [`connection_config`], the gateway's own delivery settings, then
+/// `[kafka.tls]`, `[kafka.sasl]` and `[kafka.properties]` again, so that what the operator set wins.
+fn producer_config(config: &KafkaConfig, bootstrap: &str) -> ClientConfig {
+    let mut client = connection_config(config, bootstrap);
+    client
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", &config.compression)
+        // One produce request in flight per broker, and a 1 ms linger: with acks=all every
+        // caller waits for its batch, so batches should be as full as the load makes them, not
+        // as full as a timer makes them. While one request is out, what arrives gathers for the
+        // next (self-clocking, as Nagle's algorithm does for TCP); a quiet gateway sends within
+        // 1 ms. With librdkafka's 5 ms linger and 5 requests in flight, 64 callers' records never
+        // filled a batch (10,000 records) and every reply waited the linger: WeChat plaintext
+        // into tansu on the same 2-core machine (README "Performance") gave 8.9-9.2k req/s at 64
+        // connections with the machine 40 % idle; these settings 12.2-16.8k, level or a few
+        // percent behind at 256 connections, and half the median latency at half load.
+        // `[kafka.properties]` overrides both (a remote cluster holding many partitions per
+        // broker may want more requests in flight: README).
+        .set("linger.ms", "1")
+        .set("max.in.flight.requests.per.connection", "1")
+        .set(
+            "message.timeout.ms",
+            config.message_timeout.as_millis().to_string(),
+        );
+    // Conflicts with the typed sections were refused at load.
+    for (k, v) in config.security_properties() {
+        client.set(k, v);
+    }
+    client
+}
+
 impl KafkaSink {
     /// Builds the producer; fails only on invalid settings (no broker is contacted yet).
     pub fn new(config: &KafkaConfig, bootstrap: &str, topics: Topics) -> Result<Self, SinkError> {
-        let mut client = connection_config(config, bootstrap);
-        client
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("compression.type", &config.compression)
-            // One produce request in flight per broker, and a 1 ms linger: with acks=all every
-            // caller waits for its batch, so batches should be as full as the load makes them,
-            // not as full as a timer makes them. While one request is out, what arrives gathers
-            // for the next (self-clocking, as Nagle's algorithm does for TCP); a quiet gateway
-            // sends within 1 ms. With librdkafka's 5 ms linger and 5 requests in flight, 64
-            // callers' records never filled a batch (10,000 records) and every reply waited the
-            // linger: WeChat plaintext into tansu on the same 2-core machine (README
-            // "Performance") gave 9.1k req/s at 64 connections with the machine 41 % idle;
-            // these settings 12.2-16.8k, level at 256 connections, and half the median latency
-            // at half load. `[kafka.properties]` overrides both (a remote cluster holding many
-            // partitions per broker may want more requests in flight: README).
-            .set("linger.ms", "1")
-            .set("max.in.flight.requests.per.connection", "1")
-            .set(
-                "message.timeout.ms",
-                config.message_timeout.as_millis().to_string(),
-            );
-        // [kafka.tls], [kafka.sasl], then the raw properties (conflicts were refused at load):
-        // they win over the defaults above.
-        for (k, v) in config.security_properties() {
-            client.set(k, v);
-        }
+        let client = producer_config(config, bootstrap);
         let context = GatewayContext::default();
         // A CA, certificate or key librdkafka cannot load fails here: no plaintext fallback.
         let producer: FutureProducer<GatewayContext> = client
@@ -246,5 +252,36 @@ impl KafkaSink {
             producer.flush(grace)
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_settings_are_the_gateways_unless_the_operator_sets_them() {
+        let config = KafkaConfig::default();
+        let client = producer_config(&config, "127.0.0.1:9092");
+        assert_eq!(client.get("acks"), Some("all"));
+        assert_eq!(client.get("enable.idempotence"), Some("true"));
+        assert_eq!(client.get("linger.ms"), Some("1"));
+        assert_eq!(
+            client.get("max.in.flight.requests.per.connection"),
+            Some("1")
+        );
+
+        let mut config = KafkaConfig::default();
+        config.properties.insert("linger.ms".into(), "5".into());
+        config
+            .properties
+            .insert("max.in.flight.requests.per.connection".into(), "5".into());
+        let client = producer_config(&config, "127.0.0.1:9092");
+        assert_eq!(client.get("linger.ms"), Some("5"));
+        assert_eq!(
+            client.get("max.in.flight.requests.per.connection"),
+            Some("5")
+        );
+        assert_eq!(client.get("acks"), Some("all"));
     }
 }
