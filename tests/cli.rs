@@ -186,6 +186,44 @@ fn check_config_validates_and_redacts_the_cluster_section() {
 }
 
 #[test]
+fn check_config_refuses_properties_that_would_weaken_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value) in [("acks", "1"), ("enable.idempotence", "false")] {
+        let file = dir.path().join("intake.toml");
+        std::fs::write(
+            &file,
+            format!("[kafka]\nbrokers = \"127.0.0.1:9092\"\n[kafka.properties]\n\"{key}\" = \"{value}\"\n"),
+        )
+        .unwrap();
+        let out = gateway()
+            .args(["check-config", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{key} = {value} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key) && err.contains("refused"), "{err}");
+    }
+    // The producer's pacing stays the operator's to choose.
+    let file = dir.path().join("intake.toml");
+    std::fs::write(
+        &file,
+        "[kafka]\nbrokers = \"127.0.0.1:9092\"\n[kafka.properties]\n\"linger.ms\" = \"5\"\n\"max.in.flight.requests.per.connection\" = \"5\"\n",
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn check_config_shows_the_merged_line_registry_and_warns_about_the_old_maps() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("intake.toml");

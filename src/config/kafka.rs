@@ -4,7 +4,8 @@
 //! Typed keys exist so that the usual setups (SCRAM over TLS, mutual TLS) are checked before
 //! the gateway starts: files readable and in PEM, mechanisms this build supports, and no raw
 //! `[kafka.properties]` entry quietly overriding a typed one. Verification is always on: a raw
-//! property that would switch it off is refused, since TLS is never silently weakened.
+//! property that would switch it off is refused, since TLS is never silently weakened; so is one
+//! that would weaken delivery (acks below all, idempotence off), on which every 2xx rests.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,6 +88,18 @@ pub fn validate(
                  (server name verification); give a certificate that names the broker"
                     .into(),
             );
+        }
+        // The 2xx promise rests on these two: acknowledged means on every in-sync replica, and
+        // librdkafka's own retries never write a record twice.
+        if matches!(key.as_str(), "acks" | "request.required.acks") && v != "all" && v != "-1" {
+            return Err(format!(
+                "kafka.properties: {key} = {value:?} is refused: a caller gets 2xx only once every in-sync replica has the record (acks = all)"
+            ));
+        }
+        if key == "enable.idempotence" && v != "true" {
+            return Err("kafka.properties: enable.idempotence = false is refused: \
+                 a retried produce request could then write a request twice"
+                .into());
         }
         if (tls.is_some() || sasl.is_some()) && TYPED_KEYS.contains(&key.as_str()) {
             return Err(format!(
@@ -232,6 +245,25 @@ mod tests {
             "none".into(),
         );
         assert!(validate(None, None, &p).is_err());
+        for (key, value) in [
+            ("acks", "1"),
+            ("acks", "0"),
+            ("request.required.acks", "1"),
+            ("enable.idempotence", "false"),
+        ] {
+            let p = BTreeMap::from([(key.to_string(), value.to_string())]);
+            let e = validate(None, None, &p).unwrap_err();
+            assert!(e.contains(key) && e.contains("refused"), "{e}");
+        }
+        for (key, value) in [
+            ("acks", "all"),
+            ("acks", "-1"),
+            ("enable.idempotence", "true"),
+            ("linger.ms", "5"),
+        ] {
+            let p = BTreeMap::from([(key.to_string(), value.to_string())]);
+            assert!(validate(None, None, &p).is_ok(), "{key} = {value}");
+        }
     }
 
     #[test]
