@@ -8,6 +8,16 @@ fn gateway() -> Command {
     c
 }
 
+/// Writes `text` to `file` and runs `check-config` on it.
+fn check_config(file: &std::path::Path, text: &str) -> std::process::Output {
+    std::fs::write(file, text).unwrap();
+    gateway()
+        .args(["check-config", "--config"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn check_config_prints_the_effective_config_with_secrets_redacted() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,16 +88,10 @@ fn the_example_config_is_valid() {
 fn check_config_names_an_unreadable_tls_file_and_redacts_the_sasl_password() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("intake.toml");
-    std::fs::write(
+    let out = check_config(
         &file,
         "[kafka]\nbrokers = \"kafka-1:9093\"\n[kafka.tls]\nca_file = \"/nonexistent/kafka-ca.pem\"\n",
-    )
-    .unwrap();
-    let out = gateway()
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -130,19 +134,13 @@ fn check_config_names_an_unreadable_tls_file_and_redacts_the_sasl_password() {
     assert!(!printed.contains("from-the-file") && !printed.contains("from-the-environment"));
 
     // A raw property that a typed key owns is an error, not a silent override.
-    std::fs::write(
+    let out = check_config(
         &file,
-        format!(
+        &format!(
             "[kafka]\nbrokers = \"kafka-1:9093\"\n[kafka.tls]\nca_file = {:?}\n[kafka.properties]\n\"security.protocol\" = \"PLAINTEXT\"\n",
             ca.display()
         ),
-    )
-    .unwrap();
-    let out = gateway()
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("conflicts"));
 }
@@ -188,34 +186,21 @@ fn check_config_validates_and_redacts_the_cluster_section() {
 #[test]
 fn check_config_refuses_properties_that_would_weaken_delivery() {
     let dir = tempfile::tempdir().unwrap();
-    for (key, value) in [("acks", "1"), ("enable.idempotence", "false")] {
-        let file = dir.path().join("intake.toml");
-        std::fs::write(
+    let file = dir.path().join("intake.toml");
+    let with = |properties: &str| {
+        check_config(
             &file,
-            format!("[kafka]\nbrokers = \"127.0.0.1:9092\"\n[kafka.properties]\n\"{key}\" = \"{value}\"\n"),
+            &format!("[kafka]\nbrokers = \"127.0.0.1:9092\"\n[kafka.properties]\n{properties}"),
         )
-        .unwrap();
-        let out = gateway()
-            .args(["check-config", "--config"])
-            .arg(&file)
-            .output()
-            .unwrap();
+    };
+    for (key, value) in [("acks", "1"), ("enable.idempotence", "false")] {
+        let out = with(&format!("\"{key}\" = \"{value}\"\n"));
         assert_eq!(out.status.code(), Some(2), "{key} = {value} accepted");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(key) && err.contains("refused"), "{err}");
     }
     // The producer's pacing stays the operator's to choose.
-    let file = dir.path().join("intake.toml");
-    std::fs::write(
-        &file,
-        "[kafka]\nbrokers = \"127.0.0.1:9092\"\n[kafka.properties]\n\"linger.ms\" = \"5\"\n\"max.in.flight.requests.per.connection\" = \"5\"\n",
-    )
-    .unwrap();
-    let out = gateway()
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = with("\"linger.ms\" = \"5\"\n\"max.in.flight.requests.per.connection\" = \"5\"\n");
     assert!(
         out.status.success(),
         "{}",
@@ -227,18 +212,12 @@ fn check_config_refuses_properties_that_would_weaken_delivery() {
 fn check_config_shows_the_merged_line_registry_and_warns_about_the_old_maps() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("intake.toml");
-    std::fs::write(
+    let out = check_config(
         &file,
         "[lines.12343]\nname = \"州长公开电话\"\nnumbers = [\"043312343\"]\n\
          [channels.call.lines]\n\"12328\" = [\"043312328\"]\n\
          [channels.sms.lines]\n\"12343\" = [\"1069012343\"]\n",
-    )
-    .unwrap();
-    let out = gateway()
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    );
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
