@@ -97,9 +97,9 @@ pub fn validate(
             ));
         }
         if key == "enable.idempotence" && v != "true" {
-            return Err("kafka.properties: enable.idempotence = false is refused: \
-                 a retried produce request could then write a request twice"
-                .into());
+            return Err(format!(
+                "kafka.properties: enable.idempotence = {value:?} is refused: a retried produce request could then write a request twice"
+            ));
         }
         if (tls.is_some() || sasl.is_some()) && TYPED_KEYS.contains(&key.as_str()) {
             return Err(format!(
