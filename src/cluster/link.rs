@@ -123,6 +123,17 @@ impl Link {
         self.settle(result)
     }
 
+    /// Runs a pipeline and returns its replies; any error or a timeout is [`Down`].
+    pub async fn query_pipe_values<T: FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, Down> {
+        self.short_circuit()?;
+        let mut conn = self.conn.clone();
+        let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<T>(&mut conn)).await;
+        self.settle(result)
+    }
+
     /// Runs a pipeline whose replies are all ignored; any error or a timeout is [`Down`].
     pub async fn query_pipe(&self, pipe: &redis::Pipeline) -> Result<(), Down> {
         self.short_circuit()?;

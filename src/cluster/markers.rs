@@ -1,12 +1,17 @@
 //! Dedup markers shared by the replicas: one key per request id, *in flight* (owned by one
 //! replica, with a lease) and then *durable* (kept for the dedup window).
 //!
-//! Only the owner may turn its marker durable or release it: both are compare-and-set scripts on
-//! the owner's token, so a replica whose lease ran out can never overwrite a newer owner.
+//! A claim is `SET NX PX` followed by `GET`, plain commands rather than a script: Redis spends
+//! about half the CPU on them that a Lua script doing the same costs (measured in the README,
+//! "Performance"), and cluster mode shares the machine's cores with it. Making a marker durable is
+//! a plain `SET` too: whichever delivery turns it durable, a copy of the request was published,
+//! so even a replica whose lease ran out may say so. Only releasing a marker (a publish that
+//! failed, so that a retry may publish) must be the owner's, and stays a compare-and-delete script
+//! on the owner's token, so a replica whose lease ran out never frees a newer owner's claim.
 //!
 //! Claims and settlements are batched: one task per kind sends everything that queued up while
-//! its previous script ran as one script call, so under load a Redis round trip serves many
-//! requests (two script calls per request cost cluster mode a third of its throughput on a busy
+//! its previous round trip ran as one pipeline, so under load a Redis round trip serves many
+//! requests (two round trips per request cost cluster mode a third of its throughput on a busy
 //! machine; see README "Performance"). An idle gateway still sends each claim at once.
 
 use redis::Script;
@@ -16,37 +21,20 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::link::{Down, Link};
 
-/// KEYS: the markers; ARGV[1]: the lease (ms); ARGV[1 + i]: the token for KEYS[i].
-/// Returns, per key, the value found or `mine`.
-const CLAIM: &str = r"
-local out = {}
-for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if v then
-    out[i] = v
-  else
-    redis.call('SET', key, ARGV[1 + i], 'PX', ARGV[1])
-    out[i] = 'mine'
-  end
-end
-return out
-";
-
-/// KEYS: the markers; ARGV[1]: the window (ms); ARGV[2i], ARGV[2i + 1]: the owner's token and the
-/// new value for KEYS[i] (empty: release). Returns how many markers were the owner's.
-const SETTLE: &str = r"
+/// KEYS: the markers; ARGV[i]: the owner's token for KEYS[i]. Deletes each marker still holding
+/// its owner's token; returns how many it deleted.
+const RELEASE: &str = r"
 local n = 0
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[2 * i] then
-    local v = ARGV[2 * i + 1]
-    if v == '' then redis.call('DEL', key) else redis.call('SET', key, v, 'PX', ARGV[1]) end
+  if redis.call('GET', key) == ARGV[i] then
+    redis.call('DEL', key)
     n = n + 1
   end
 end
 return n
 ";
 
-/// The most markers one script call handles: keeps each call well under a millisecond of Redis.
+/// The most markers one round trip handles: keeps each well under a millisecond of Redis.
 const MAX_BATCH: usize = 256;
 
 /// What the shared marker of a request id says.
@@ -72,9 +60,9 @@ pub struct Markers {
     settles: mpsc::UnboundedSender<SettleJob>,
 }
 
-fn scripts() -> &'static (Script, Script) {
-    static SCRIPTS: OnceLock<(Script, Script)> = OnceLock::new();
-    SCRIPTS.get_or_init(|| (Script::new(CLAIM), Script::new(SETTLE)))
+fn release_script() -> &'static Script {
+    static SCRIPT: OnceLock<Script> = OnceLock::new();
+    SCRIPT.get_or_init(|| Script::new(RELEASE))
 }
 
 impl Markers {
@@ -140,32 +128,50 @@ impl Markers {
     }
 }
 
-/// Sends the claims queued since the last call as one script call, one call at a time.
+/// Sends the claims queued since the last round trip as one pipeline, one round trip at a time.
 async fn claim_batches(
     link: Arc<Link>,
     lease: Duration,
     mut rx: mpsc::UnboundedReceiver<ClaimJob>,
 ) {
+    let lease_ms = lease.as_millis() as u64;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut invocation = scripts().0.prepare_invoke();
-        invocation.arg(lease.as_millis() as u64);
+        let mut pipe = redis::pipe();
         for (key, token, _) in &batch {
-            invocation.key(key).arg(token);
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(lease_ms);
+            pipe.cmd("GET").arg(key);
         }
-        let result: Result<Vec<String>, Down> = link.invoke(&invocation).await;
+        let result: Result<Vec<Option<String>>, Down> = link.query_pipe_values(&pipe).await;
         match result {
-            Ok(found) if found.len() == batch.len() => {
-                for ((_, _, tx), v) in batch.drain(..).zip(found) {
-                    let _ = tx.send(Ok(v));
+            Ok(replies) if replies.len() == 2 * batch.len() => {
+                for ((_, _, tx), pair) in batch.drain(..).zip(replies.chunks_exact(2)) {
+                    let _ = tx.send(Ok(found(&pair[0], &pair[1])));
                 }
             }
-            Ok(found) => {
-                let reason = format!("{} answers for {} claims", found.len(), batch.len());
+            Ok(replies) => {
+                let reason = format!("{} answers for {} claims", replies.len(), batch.len());
                 answer_all(&mut batch, &reason)
             }
             Err(Down(reason)) => answer_all(&mut batch, &reason),
         }
+    }
+}
+
+/// What one claim found, from its `SET NX` reply (`OK` when it took the marker) and the `GET`
+/// after it: `mine`, or the value another claim had set. A marker gone between the two (its owner
+/// released it that instant) reads as in flight: the caller answers "retry", and the retry finds
+/// it free.
+fn found(set: &Option<String>, get: &Option<String>) -> String {
+    match (set, get) {
+        (Some(_), _) => "mine".to_string(),
+        (None, Some(value)) => value.clone(),
+        (None, None) => String::new(),
     }
 }
 
@@ -175,23 +181,59 @@ fn answer_all(batch: &mut Vec<ClaimJob>, reason: &str) {
     }
 }
 
-/// Sends the settlements queued since the last call as one script call, one call at a time.
+/// Sends the settlements queued since the last round trip, one round trip at a time: the durable
+/// ones as a pipeline of `SET`s, the releases (rare: a publish that failed) as one script call.
 async fn settle_batches(
     link: Arc<Link>,
     window: Duration,
     mut rx: mpsc::UnboundedReceiver<SettleJob>,
 ) {
+    let window_ms = window.as_millis() as u64;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut invocation = scripts().1.prepare_invoke();
-        invocation.arg(window.as_millis() as u64);
+        let mut durable = redis::pipe();
+        let mut release = release_script().prepare_invoke();
+        let (mut durables, mut releases) = (0, 0);
         for (key, token, value) in &batch {
-            invocation.key(key).arg(token).arg(value);
+            if value.is_empty() {
+                release.key(key).arg(token);
+                releases += 1;
+            } else {
+                durable
+                    .cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(window_ms)
+                    .ignore();
+                durables += 1;
+            }
         }
-        let result: Result<i64, Down> = link.invoke(&invocation).await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, markers = batch.len(), "shared dedup markers not settled; their leases run out instead");
+        if durables > 0 {
+            if let Err(e) = link.query_pipe(&durable).await {
+                tracing::warn!(error = %e, markers = durables, "shared dedup markers not made durable; their leases run out instead");
+            }
+        }
+        if releases > 0 {
+            if let Err(e) = link.invoke::<i64>(&release).await {
+                tracing::warn!(error = %e, markers = releases, "shared dedup markers not released; their leases run out instead");
+            }
         }
         batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::found;
+
+    #[test]
+    fn a_claim_is_read_off_its_set_and_get_replies() {
+        let token = Some("f|r1|t".to_string());
+        assert_eq!(found(&Some("OK".into()), &token), "mine");
+        assert_eq!(found(&None, &Some("d|r2".into())), "d|r2");
+        assert_eq!(found(&None, &token), "f|r1|t");
+        // Released between the two commands: in flight, so the caller answers "retry".
+        assert_eq!(found(&None, &None), "");
     }
 }
