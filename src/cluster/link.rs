@@ -136,10 +136,7 @@ impl Link {
 
     /// Runs a pipeline whose replies are all ignored; any error or a timeout is [`Down`].
     pub async fn query_pipe(&self, pipe: &redis::Pipeline) -> Result<(), Down> {
-        self.short_circuit()?;
-        let mut conn = self.conn.clone();
-        let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<()>(&mut conn)).await;
-        self.settle(result)
+        self.query_pipe_values::<()>(pipe).await
     }
 
     fn settle<T>(

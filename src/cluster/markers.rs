@@ -192,12 +192,10 @@ async fn settle_batches(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut durable = redis::pipe();
-        let mut release = release_script().prepare_invoke();
-        let (mut durables, mut releases) = (0, 0);
+        let mut releases = Vec::new();
         for (key, token, value) in &batch {
             if value.is_empty() {
-                release.key(key).arg(token);
-                releases += 1;
+                releases.push((key, token));
             } else {
                 durable
                     .cmd("SET")
@@ -206,17 +204,21 @@ async fn settle_batches(
                     .arg("PX")
                     .arg(window_ms)
                     .ignore();
-                durables += 1;
             }
         }
+        let durables = batch.len() - releases.len();
         if durables > 0 {
             if let Err(e) = link.query_pipe(&durable).await {
                 tracing::warn!(error = %e, markers = durables, "shared dedup markers not made durable; their leases run out instead");
             }
         }
-        if releases > 0 {
+        if !releases.is_empty() {
+            let mut release = release_script().prepare_invoke();
+            for (key, token) in &releases {
+                release.key(*key).arg(*token);
+            }
             if let Err(e) = link.invoke::<i64>(&release).await {
-                tracing::warn!(error = %e, markers = releases, "shared dedup markers not released; their leases run out instead");
+                tracing::warn!(error = %e, markers = releases.len(), "shared dedup markers not released; their leases run out instead");
             }
         }
         batch.clear();
