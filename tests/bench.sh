@@ -126,7 +126,7 @@ print(json.dumps({"scenario": scenario, "target": target, "rss_kib": rss,
                   "echo_rps": mean(rps("echo", 64)), "echo_rps_runs": rps("echo", 64),
                   "p99_ms": max(x["latency_ms"]["p99"] for x in pick("target", 64)),
                   "rps_256": mean(rps("target", 256)), "rps_256_runs": rps("target", 256),
-                  "echo_rps_256": mean(rps("echo", 256)),
+                  "echo_rps_256": mean(rps("echo", 256)), "echo_rps_256_runs": rps("echo", 256),
                   "p99_256_ms": max(x["latency_ms"]["p99"] for x in pick("target", 256)),
                   "half_rate": open_["throughput_rps"], "half_p99_ms": open_["latency_ms"]["p99"],
                   "half_lag_p99_ms": (open_.get("send_lag_ms") or {}).get("p99", 0)}))
@@ -195,6 +195,19 @@ def ratio(r, conns=64):
     return t / e if e else 0
 def spread(xs):
     return f"{min(xs):,.0f}-{max(xs):,.0f}" if len(xs) > 1 else f"{xs[0]:,.0f}"
+# This VM's host stalls now and then for a minute, and a round caught in it runs far below the
+# other round of its pair: one run had an echo round at 12.9k beside 41.9k, and another pair's
+# echo at 11.0k and 16.9k (against 33.5k at the start) made the web push into Kafka 0.73x. Such
+# figures are marked, not dropped or re-run: the table shows what was measured, and a marked goal
+# needs another run.
+DISTURBED = 1.3
+def disturbed(r, conns=64):
+    """True when the rounds of a figure (the target's or the echo's) differ by over 30 %."""
+    keys = ("rps_runs", "echo_rps_runs") if conns == 64 else ("rps_256_runs", "echo_rps_256_runs")
+    runs = [r.get(k) or [] for k in keys]
+    return any(xs and min(xs) > 0 and max(xs) / min(xs) > DISTURBED for xs in runs)
+def mark(r, conns=64):
+    return "†" if disturbed(r, conns) else ""
 cpu = "?"
 try:
     cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -213,9 +226,13 @@ for r in rows:
     rss = f'{r["rss_kib"] / 1024:.0f} MiB' if r["rss_kib"] else "-"
     echo = "" if r["target"] == "echo" else f' ({r["echo_rps"]:,.0f})'
     echo256 = "" if r["target"] == "echo" else f' ({r["echo_rps_256"]:,.0f})'
-    print(f'| {r["scenario"]} | {names[r["target"]]} | {r["rps"]:,.0f} ({spread(r["rps_runs"])}) | {ratio(r):.2f}{echo} '
-          f'| {r["p99_ms"]:.1f} ms | {r["rps_256"]:,.0f} | {ratio(r, 256):.2f}{echo256} '
+    print(f'| {r["scenario"]} | {names[r["target"]]} | {r["rps"]:,.0f} ({spread(r["rps_runs"])}) | {ratio(r):.2f}{mark(r)}{echo} '
+          f'| {r["p99_ms"]:.1f} ms | {r["rps_256"]:,.0f} | {ratio(r, 256):.2f}{mark(r, 256)}{echo256} '
           f'| {r["half_p99_ms"]:.1f} ms at {r["half_rate"]:,.0f}/s ({r["half_lag_p99_ms"]:.1f} ms) | {rss} |')
+if any(disturbed(r) or disturbed(r, 256) for r in rows):
+    print()
+    print(f"† The rounds of this figure (the target's or the echo's beside it) differ by more than {DISTURBED - 1:.0%}: "
+          "the host stalled during the pair, so the ratio is not to be trusted; run the bench again.")
 # The goals of the performance issue, read off the rows above. Targets measured minutes apart are
 # compared through their ratios to the echo beside each, not through raw req/s.
 def row(scenario, target):
@@ -228,14 +245,16 @@ for target in ("journal", "kafka", "cluster"):
     safe = row("WeChat safe mode (AES)", target)
     if not (plain and web and safe):
         continue
-    print(f'| {names[target]} | {ratio(plain):.2f} / {ratio(plain, 256):.2f} | {ratio(web):.2f} / {ratio(web, 256):.2f} '
-          f'| {ratio(safe) / ratio(plain):.2f} | {plain["half_p99_ms"]:.1f} ms, {web["half_p99_ms"]:.1f} ms |')
+    print(f'| {names[target]} | {ratio(plain):.2f}{mark(plain)} / {ratio(plain, 256):.2f}{mark(plain, 256)} '
+          f'| {ratio(web):.2f}{mark(web)} / {ratio(web, 256):.2f}{mark(web, 256)} '
+          f'| {ratio(safe) / ratio(plain):.2f}{mark(safe) or mark(plain)} | {plain["half_p99_ms"]:.1f} ms, {web["half_p99_ms"]:.1f} ms |')
 def over(target, other, label):
     out = []
     for scenario in ("WeChat plaintext text", "WeChat safe mode (AES)", "Web push, 1 post", "Web push, batch of 10 posts"):
         g, b = row(scenario, target), row(scenario, other)
         if g and b and ratio(b) and ratio(b, 256):
-            out.append(f"{scenario} {ratio(g) / ratio(b):.2f} / {ratio(g, 256) / ratio(b, 256):.2f}")
+            out.append(f"{scenario} {ratio(g) / ratio(b):.2f}{mark(g) or mark(b)} "
+                       f"/ {ratio(g, 256) / ratio(b, 256):.2f}{mark(g, 256) or mark(b, 256)}")
     if out:
         print()
         print(label + "; ".join(out) + ".")
