@@ -191,6 +191,10 @@ fn init_logging(
     use tracing_subscriber::{fmt, EnvFilter, Layer};
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    // A tracing span per request only where something reads spans: the text format prints them
+    // and OpenTelemetry exports them. The JSON lines alone get the same `span` object from a
+    // cheaper task-local context (`logging::scope`).
+    intake_gateway::logging::scope::use_spans(config.log.format == "text" || otlp.is_some());
     let output = if config.log.format == "text" {
         fmt::layer().with_writer(writer).boxed()
     } else {

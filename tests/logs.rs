@@ -40,6 +40,9 @@ fn capture_logs() -> Capture {
     // The production layer, so this test reads the lines an operator's shipper reads.
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    // As the binary sets it for JSON lines without OpenTelemetry: requests carry a task-local
+    // log context, not a tracing span, and their lines must look the same.
+    intake_gateway::logging::scope::use_spans(false);
     tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::INFO)
         .with(intake_gateway::logging::json_layer(move || writer.clone()))
@@ -163,7 +166,23 @@ async fn logs_carry_ids_and_outcomes_but_no_citizen_data() {
             && l.contains("\"channel\"")),
         "no answered request carries its ids on the span:\n{logs}"
     );
+    let answered: Value = logs
+        .lines()
+        .find(|l| l.contains("request answered"))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("an answered line");
+    let span = &answered["span"];
+    assert_eq!(span["name"], "request", "{answered}");
+    for key in ["channel", "source", "trace_id"] {
+        assert!(span[key].is_string(), "no {key} in the span of {answered}");
+    }
     assert!(logs.contains("request refused"), "{logs}");
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("request refused"))
+            .all(|l| l.contains("\"span\":{\"channel\":")),
+        "a refused line without its request's context:\n{logs}"
+    );
     assert!(
         logs.contains(&tracking),
         "tracking number {tracking} in\n{logs}"

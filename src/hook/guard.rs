@@ -13,7 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::error::ApiError;
 use super::limits::{Limited, Limits};
-use super::request::{finish_request, trace_id};
+use super::request::{finish_request, log_context, request_span, trace_id};
 
 /// Whether a name from the URL is a configured, enabled source of a channel.
 pub type Known = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -65,8 +65,16 @@ pub async fn guard(State(state): State<GuardState>, request: Request, next: Next
         }
         Err(error) => {
             let trace = trace_id(request.headers());
-            let span = tracing::info_span!("request", channel, source = source.as_str(), trace_id = %trace);
-            finish_request(&span, channel, &source, started, Err(error), None)
+            let span = request_span(channel, &source, &trace);
+            let context = log_context(&span, channel, &source, &trace);
+            finish_request(
+                (&span, context),
+                channel,
+                &source,
+                started,
+                Err(error),
+                None,
+            )
         }
     }
 }

@@ -5,7 +5,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use intake_adapter::{Headers, Inbound};
-use std::cell::RefCell;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -16,11 +15,12 @@ use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use crate::logging::scope::{self, Admitted, Context as LogContext};
 use crate::ops::stats;
 use crate::telemetry::{self, InFlight};
 
 /// What every hook handler does around its own work: the in-flight gauge, the trace id, the
-/// request span, and latency and outcome metrics at the end.
+/// request span (or its log context), and latency and outcome metrics at the end.
 pub struct Hook {
     channel: &'static str,
     source: String,
@@ -41,13 +41,8 @@ impl Hook {
             "unknown".to_string()
         };
         // request_id and tracking_no join the outcome line once a record is admitted (see
-        // `Hook::admitted`).
-        let span = tracing::info_span!(
-            "request",
-            channel,
-            source = source.as_str(),
-            trace_id = trace.as_str()
-        );
+        // `Hook::admitted`). The span's fields go to the log context when there is no span.
+        let span = request_span(channel, &source, &trace);
         Hook {
             channel,
             source,
@@ -68,32 +63,29 @@ impl Hook {
         &self.trace
     }
 
-    /// Runs the handler's work in the request span, then records its latency and outcome.
+    /// Runs the handler's work in the request span and log context, then records its latency
+    /// and outcome.
     ///
     /// A future of its own rather than an `async fn`: a coroutine keeps the `work` it was given
-    /// in one slot and the wrapper it awaits (task-local scope, span) in another, so every
+    /// in one slot and the wrapper it awaits (log context, span) in another, so every
     /// handler's future held its work twice (the WeChat push: 8.3 KB where 3.8 KB suffice), and
     /// axum moves that future into a fresh heap box per request (README "Performance").
     pub fn run<W>(&self, work: W) -> Run<'_, W>
     where
         W: Future<Output = Result<Response, ApiError>>,
     {
+        let context = log_context(&self.span, self.channel, &self.source, &self.trace);
         Run {
             hook: self,
-            work: ADMITTED.scope(RefCell::new(None), work.instrument(self.span.clone())),
+            work: context.scope(work.instrument(self.span.clone())),
         }
     }
 
     /// Names the record (or, joined by commas, the records) this request produced: the outcome
-    /// line carries them. Kept beside the request rather than recorded on its span, because a
-    /// `Span::record` makes the JSON log layer re-serialize every field of the span.
+    /// line carries them. Kept in the request's log context rather than recorded on its span,
+    /// because a `Span::record` makes the JSON log layer re-serialize every field of the span.
     pub fn admitted(request_id: &impl std::fmt::Display, tracking_no: &impl std::fmt::Display) {
-        let _ = ADMITTED.try_with(|ids| {
-            *ids.borrow_mut() = Some(Admitted {
-                request_id: request_id.to_string(),
-                tracking_no: tracking_no.to_string(),
-            })
-        });
+        scope::admit(request_id, tracking_no);
     }
 
     /// The adapter's view of this request (borrowed: keep it out of awaits).
@@ -117,13 +109,38 @@ impl Hook {
     }
 }
 
+/// A request's tracing span, or a disabled one when requests carry a [`LogContext`] instead
+/// (`logging::scope::use_spans`).
+pub fn request_span(channel: &'static str, source: &str, trace: &str) -> tracing::Span {
+    if scope::spans() {
+        tracing::info_span!("request", channel, source, trace_id = trace)
+    } else {
+        tracing::Span::none()
+    }
+}
+
+/// The log context that goes with `span`: its fields when the span is disabled (requests
+/// without spans, or a level that filters spans out, where the lines then still name their
+/// request), empty when the span itself carries them.
+pub fn log_context(span: &tracing::Span, channel: &str, source: &str, trace: &str) -> LogContext {
+    if span.is_disabled() {
+        LogContext::new(&[
+            ("channel", channel),
+            ("source", source),
+            ("trace_id", trace),
+        ])
+    } else {
+        LogContext::none()
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// A hook's work in its request span and task-local scope; see [`Hook::run`].
+    /// A hook's work in its request span and log context; see [`Hook::run`].
     #[must_use = "futures do nothing unless awaited"]
     pub struct Run<'a, W> {
         hook: &'a Hook,
         #[pin]
-        work: TaskLocalFuture<RefCell<Option<Admitted>>, Instrumented<W>>,
+        work: TaskLocalFuture<LogContext, Instrumented<W>>,
     }
 }
 
@@ -136,10 +153,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
         let mut this = self.project();
         let result = ready!(this.work.as_mut().poll(cx));
-        let ids = this.work.take_value().and_then(RefCell::into_inner);
+        let mut context = this.work.take_value().unwrap_or_default();
+        let ids = context.take_admitted();
         let hook = *this.hook;
         Poll::Ready(finish_request(
-            &hook.span,
+            (&hook.span, context),
             hook.channel,
             &hook.source,
             hook.started,
@@ -149,42 +167,35 @@ where
     }
 }
 
-/// The ids of what a request produced, for its outcome line.
-pub struct Admitted {
-    request_id: String,
-    tracking_no: String,
-}
-
-tokio::task_local! {
-    /// What the current request admitted, set by [`Hook::admitted`].
-    static ADMITTED: RefCell<Option<Admitted>>;
-}
-
 /// Ends a hook request: records latency, counts and logs a failure, renders the response. The
-/// outcome line is the request's only line at `info`.
+/// outcome line is the request's only line at `info`; it goes out in the request's span or log
+/// context (`log`).
 pub fn finish_request(
-    span: &tracing::Span,
+    log: (&tracing::Span, LogContext),
     channel: &'static str,
     source: &str,
     started: Instant,
     result: Result<Response, ApiError>,
     ids: Option<&Admitted>,
 ) -> Response {
+    let (span, context) = log;
     let elapsed = started.elapsed();
     telemetry::record_duration(channel, elapsed.as_secs_f64());
     stats::collector().latency_at(channel, elapsed.as_micros() as u64, stats::now_ms());
     match result {
         Ok(response) => {
             let (status, elapsed_ms) = (response.status().as_u16(), elapsed.as_millis() as u64);
-            span.in_scope(|| match ids {
-                Some(ids) => tracing::info!(
-                    status,
-                    elapsed_ms,
-                    request_id = ids.request_id.as_str(),
-                    tracking_no = ids.tracking_no.as_str(),
-                    "request answered"
-                ),
-                None => tracing::info!(status, elapsed_ms, "request answered"),
+            context.sync_scope(|| {
+                span.in_scope(|| match ids {
+                    Some(ids) => tracing::info!(
+                        status,
+                        elapsed_ms,
+                        request_id = ids.request_id.as_str(),
+                        tracking_no = ids.tracking_no.as_str(),
+                        "request answered"
+                    ),
+                    None => tracing::info!(status, elapsed_ms, "request answered"),
+                })
             });
             response
         }
@@ -194,7 +205,9 @@ pub fn finish_request(
                 metrics::counter!("intake_signature_failures_total", "channel" => channel, "source" => source.to_string()).increment(1);
             }
             let elapsed_ms = elapsed.as_millis() as u64;
-            span.in_scope(|| tracing::warn!(status = error.status().as_u16(), elapsed_ms, error = error.code(), reason = %error, "request refused"));
+            context.sync_scope(|| {
+                span.in_scope(|| tracing::warn!(status = error.status().as_u16(), elapsed_ms, error = error.code(), reason = %error, "request refused"))
+            });
             error.into_response()
         }
     }
@@ -246,6 +259,85 @@ pub fn trace_id(headers: &HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The outcome lines of an answered and a refused request, with spans on or off, without
+    /// the parts that differ between runs (time, elapsed).
+    fn outcome_lines(spans: bool) -> Vec<serde_json::Value> {
+        use tracing_subscriber::layer::SubscriberExt;
+        let capture = Capture::default();
+        let sink = capture.clone();
+        let subscriber =
+            tracing_subscriber::registry().with(crate::logging::json_layer(move || sink.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            scope::use_spans(spans);
+            let span = request_span("web", "baixing", "4bf9");
+            let context = log_context(&span, "web", "baixing", "4bf9");
+            let ids = Admitted {
+                request_id: "r-1".into(),
+                tracking_no: "T-1".into(),
+            };
+            let ok = Ok(StatusCode::OK.into_response());
+            finish_request(
+                (&span, context),
+                "web",
+                "baixing",
+                Instant::now(),
+                ok,
+                Some(&ids),
+            );
+            let span = request_span("web", "baixing", "4bf9");
+            let context = log_context(&span, "web", "baixing", "4bf9");
+            let refused = Err(ApiError::Overloaded);
+            finish_request(
+                (&span, context),
+                "web",
+                "baixing",
+                Instant::now(),
+                refused,
+                None,
+            );
+            scope::use_spans(true);
+        });
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        // Byte for byte, in the span's own order: log shippers may match on the text.
+        let span =
+            r#","span":{"channel":"web","source":"baixing","trace_id":"4bf9","name":"request"}}"#;
+        assert!(text.lines().all(|l| l.ends_with(span)), "{text}");
+        text.lines()
+            .map(|l| {
+                let mut line: serde_json::Value = serde_json::from_str(l).unwrap();
+                line.as_object_mut().unwrap().remove("timestamp");
+                line["fields"].as_object_mut().unwrap().remove("elapsed_ms");
+                line
+            })
+            .collect()
+    }
+
+    #[test]
+    fn outcome_lines_are_the_same_with_a_span_or_a_log_context() {
+        let with_span = outcome_lines(true);
+        assert_eq!(with_span.len(), 2);
+        assert_eq!(
+            with_span[0]["span"],
+            serde_json::json!({"channel": "web", "source": "baixing", "trace_id": "4bf9", "name": "request"})
+        );
+        assert_eq!(with_span[0]["fields"]["tracking_no"], "T-1");
+        assert_eq!(outcome_lines(false), with_span);
+    }
 
     #[test]
     fn traceparent_is_honoured_and_junk_replaced() {

@@ -103,6 +103,9 @@ where
             writer.write_str("\"name\":")?;
             string(&mut writer, span.name())?;
             writer.write_char('}')?;
+        } else {
+            // A request without a tracing span (`scope::use_spans(false)`): the same object.
+            super::scope::write_current(&mut writer)?;
         }
         writer.write_str("}\n")
     }
@@ -163,7 +166,7 @@ impl Visit for Fields<'_, '_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.put(field, |w| {
             w.write_char('"')?;
-            write!(Escaped(w), "{value:?}")?;
+            write!(super::json::Escaped(w), "{value:?}")?;
             w.write_char('"')
         });
     }
@@ -171,45 +174,7 @@ impl Visit for Fields<'_, '_> {
 
 /// `value` as a JSON string.
 fn string(out: &mut Writer<'_>, value: &str) -> fmt::Result {
-    out.write_char('"')?;
-    Escaped(out).write_str(value)?;
-    out.write_char('"')
-}
-
-/// Escapes what it is given for the inside of a JSON string (RFC 8259 §7).
-struct Escaped<'a, 'w>(&'a mut Writer<'w>);
-
-impl fmt::Write for Escaped<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        // Nearly every value (ids, names, numbers as text) needs no escape: one pass that the
-        // compiler can vectorize (no early exit) and one write, instead of a branch per byte.
-        let plain = !s.bytes().fold(false, |seen, b| {
-            seen | (b < 0x20) | (b == b'"') | (b == b'\\')
-        });
-        if plain {
-            return self.0.write_str(s);
-        }
-        let mut start = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let escape = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            self.0.write_str(&s[start..i])?;
-            if escape.is_empty() {
-                write!(self.0, "\\u{b:04x}")?;
-            } else {
-                self.0.write_str(escape)?;
-            }
-            start = i + 1;
-        }
-        self.0.write_str(&s[start..])
-    }
+    super::json::write_string(out, value)
 }
 
 /// The gateway's JSON log layer over `writer` (what `log.format = "json"` installs).
