@@ -516,12 +516,33 @@ pub fn rfc3339_millis<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S
 /// instructions a time under callgrind. Years outside 0-9999 and leap seconds, which this fixed
 /// width cannot show as chrono does, are left to chrono.
 fn fixed_width_millis(t: &DateTime<Utc>) -> Option<[u8; 24]> {
+    fixed_width(t, *b"0000-00-00T00:00:00.000Z", t.timestamp_subsec_millis())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`, as chrono's `to_rfc3339_opts(SecondsFormat::Micros, true)`
+/// writes it, digit by digit (for log lines, one per request); `None` where only chrono can
+/// (years outside 0-9999, leap seconds).
+pub fn fixed_width_micros(t: &DateTime<Utc>) -> Option<[u8; 27]> {
+    fixed_width(
+        t,
+        *b"0000-00-00T00:00:00.000000Z",
+        t.timestamp_subsec_micros(),
+    )
+}
+
+/// Fills `template` (a UTC time with `N - 21` fraction digits before its `Z`) with `t`, and
+/// `fraction` in those digits.
+fn fixed_width<const N: usize>(
+    t: &DateTime<Utc>,
+    template: [u8; N],
+    fraction: u32,
+) -> Option<[u8; N]> {
     use chrono::{Datelike, Timelike};
-    let millis = t.timestamp_subsec_millis();
-    if !(0..=9999).contains(&t.year()) || millis > 999 {
+    let digits = N - 21;
+    if !(0..=9999).contains(&t.year()) || fraction >= 10u32.pow(digits as u32) {
         return None;
     }
-    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut out = template;
     let mut put = |at: usize, width: usize, mut value: u32| {
         for i in (at..at + width).rev() {
             out[i] = b'0' + (value % 10) as u8;
@@ -534,7 +555,7 @@ fn fixed_width_millis(t: &DateTime<Utc>) -> Option<[u8; 24]> {
     put(11, 2, t.hour());
     put(14, 2, t.minute());
     put(17, 2, t.second());
-    put(20, 3, millis);
+    put(20, digits, fraction);
     Some(out)
 }
 
@@ -557,6 +578,17 @@ mod tests {
             rfc3339_millis(&t, &mut serde_json::Serializer::new(&mut ours)).unwrap();
             let chrono = serde_json::to_vec(&t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap();
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(chrono).unwrap());
+        }
+
+        #[test]
+        fn fixed_width_micros_are_chronos(secs in -62_135_596_800i64..=253_402_300_799, nanos in 0u32..2_000_000_000) {
+            let Some(t) = DateTime::from_timestamp(secs, nanos) else { return Ok(()); };
+            let chrono = t.to_rfc3339_opts(SecondsFormat::Micros, true);
+            match fixed_width_micros(&t) {
+                Some(ours) => proptest::prop_assert_eq!(std::str::from_utf8(&ours).unwrap(), chrono),
+                // Only where the fixed width cannot: a leap second or a year beyond four digits.
+                None => proptest::prop_assert!(nanos >= 1_000_000_000 || !(0..=9999).contains(&chrono::Datelike::year(&t))),
+            }
         }
     }
 

@@ -69,12 +69,19 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        write!(
-            writer,
-            "{{\"timestamp\":\"{now}\",\"level\":\"{}\",\"fields\":{{",
-            meta.level()
-        )?;
+        // Digit by digit into a fixed buffer: chrono's general formatter and `write!` were about
+        // 2,000 instructions a line (callgrind), and every request writes a line.
+        let now = chrono::Utc::now();
+        writer.write_str("{\"timestamp\":\"")?;
+        match intake_schema::fixed_width_micros(&now) {
+            Some(digits) => {
+                writer.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)?
+            }
+            None => writer.write_str(&now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))?,
+        }
+        writer.write_str("\",\"level\":\"")?;
+        writer.write_str(meta.level().as_str())?;
+        writer.write_str("\",\"fields\":{")?;
         let mut fields = Fields {
             out: &mut writer,
             first: true,
