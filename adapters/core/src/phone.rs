@@ -43,17 +43,19 @@ pub fn normalize(raw: &str) -> Option<String> {
         // Not a number at all (a SIP user name, an alias): keep it, the platform shows it as is.
         return Some(s.to_string());
     }
+    // `concat`, not `format!`: one of these runs for nearly every request, and the formatting
+    // machinery costs more than the join.
     Some(if plus {
-        format!("+{digits}")
+        ["+", &digits].concat()
     } else if let Some(rest) = digits.strip_prefix("00") {
-        format!("+{rest}")
+        ["+", rest].concat()
     } else if digits.len() == 13 && digits.starts_with("861") {
-        format!("+{digits}")
+        ["+", &digits].concat()
     } else if is_cn_mobile(&digits) {
-        format!("+86{digits}")
+        ["+86", &digits].concat()
     } else if digits.starts_with('0') && (10..=12).contains(&digits.len()) {
         // Landline with its area code (0433 Yanbian, 010 Beijing): the trunk 0 drops.
-        format!("+86{}", &digits[1..])
+        ["+86", &digits[1..]].concat()
     } else {
         digits
     })

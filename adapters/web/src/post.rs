@@ -229,7 +229,7 @@ fn build(
         }
     };
     let source = Source {
-        system: format!("web:{}", partner.name),
+        system: ["web:", &partner.name].concat(),
         message_id: id.to_string(),
         line: None,
         occurred_at: time(post.posted_at.as_deref(), "posted_at")?,
