@@ -13,9 +13,35 @@ pub use config::{WechatAccountConfig, WechatChannelConfig};
 
 use axum::routing::get;
 use axum::Router;
+use intake_wechat::Account;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::hook::{ChannelState, Door, RateRefusal, Shared};
+
+/// The channel's settings, with each enabled account's adapter view built once at start: the
+/// guard and the handler both look an account up on every push, and building the view copied
+/// its name and secrets each time.
+pub struct WechatChannel {
+    /// `[channels.wechat]`.
+    pub settings: Arc<WechatChannelConfig>,
+    accounts: HashMap<String, Account>,
+}
+
+impl WechatChannel {
+    /// The channel over `settings`; an account without a token is not enabled.
+    pub fn new(settings: Arc<WechatChannelConfig>) -> Self {
+        let accounts = (settings.accounts.iter())
+            .filter_map(|(name, account)| Some((name.clone(), account.account(name)?)))
+            .collect();
+        WechatChannel { settings, accounts }
+    }
+
+    /// An enabled account's settings and adapter view.
+    pub fn account(&self, name: &str) -> Option<(&WechatAccountConfig, &Account)> {
+        Some((self.settings.accounts.get(name)?, self.accounts.get(name)?))
+    }
+}
 
 /// The channel's router, with its state.
 pub fn routes(shared: Shared, config: Arc<WechatChannelConfig>) -> Router {
@@ -24,18 +50,20 @@ pub fn routes(shared: Shared, config: Arc<WechatChannelConfig>) -> Router {
             "/hooks/wechat/{account}",
             get(push::verify).post(push::push),
         )
-        .with_state(ChannelState { shared, config })
+        .with_state(ChannelState {
+            shared,
+            config: Arc::new(WechatChannel::new(config)),
+        })
 }
 
 /// How the shared guard sees this channel: over its rate, WeChat gets 503, since it retries
 /// only after an error status.
 pub fn door(config: Arc<WechatChannelConfig>) -> Door {
+    let channel = WechatChannel::new(config);
     Door {
         segment: "wechat",
         channel: "wechat",
-        known: Arc::new(move |name| {
-            (config.accounts.get(name)).is_some_and(|a| a.account(name).is_some())
-        }),
+        known: Arc::new(move |name| channel.account(name).is_some()),
         refusal: RateRefusal::Busy,
     }
 }

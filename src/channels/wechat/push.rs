@@ -10,8 +10,9 @@ use intake_schema::{Language, RequestId};
 use intake_wechat::{Account, Mode, Push, PushKind};
 use std::net::SocketAddr;
 
-use super::config::{WechatAccountConfig, WechatChannelConfig};
+use super::config::WechatAccountConfig;
 use super::reply::{reply, slow_down, NO_REPLY};
+use super::WechatChannel;
 use crate::hook::{body, ApiError, ChannelState, HeaderView, Hook};
 use crate::pipeline::NotDurable;
 use crate::sink::Envelope;
@@ -19,7 +20,7 @@ use crate::telemetry;
 
 /// URL verification: echo `echostr` when the signature matches the account token.
 pub async fn verify(
-    State(app): State<ChannelState<WechatChannelConfig>>,
+    State(app): State<ChannelState<WechatChannel>>,
     Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -30,7 +31,7 @@ pub async fn verify(
         let (_, account) = configured.ok_or_else(|| unknown(&name))?;
         let view = HeaderView(&headers);
         let echo =
-            intake_wechat::verify_url(&hook.inbound("GET", &uri, &view, b"", None), &account)?;
+            intake_wechat::verify_url(&hook.inbound("GET", &uri, &view, b"", None), account)?;
         tracing::debug!("URL verification answered");
         Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
     })
@@ -39,7 +40,7 @@ pub async fn verify(
 
 /// A pushed message or event.
 pub async fn push(
-    State(app): State<ChannelState<WechatChannelConfig>>,
+    State(app): State<ChannelState<WechatChannel>>,
     Path(name): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
@@ -55,7 +56,7 @@ pub async fn push(
         let push = {
             let view = HeaderView(&headers);
             let inbound = hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip()));
-            intake_wechat::parse_push(&inbound, &account)?
+            intake_wechat::parse_push(&inbound, account)?
         };
         if account.aes_key.is_some() && push.mode == Mode::Plaintext {
             return Err(AdapterError::Unauthorized(
@@ -70,10 +71,10 @@ pub async fn push(
         let seen = app.shared.pipeline.dedup().is_seen(push_id(&push));
         if !seen {
             if let Err(limited) = app.shared.limits.check_sender("wechat", &push.from_user) {
-                return slow_down(source, &account, &push, limited);
+                return slow_down(source, account, &push, limited);
             }
         }
-        answer(&app, source, config, &account, push).await
+        answer(&app, source, config, account, push).await
     })
     .await
 }
@@ -88,13 +89,13 @@ fn push_id(push: &Push) -> RequestId {
 }
 
 async fn answer(
-    app: &ChannelState<WechatChannelConfig>,
+    app: &ChannelState<WechatChannel>,
     source: &str,
     config: &WechatAccountConfig,
     account: &Account,
     mut push: Push,
 ) -> Result<Response, ApiError> {
-    let budget = app.config.reply_budget;
+    let budget = app.config.settings.reply_budget;
     let routed = match &mut push.kind {
         PushKind::Request(record) => Some(app.shared.routed(record)?),
         _ => None,
@@ -150,11 +151,10 @@ async fn answer(
 }
 
 fn enabled<'a>(
-    app: &'a ChannelState<WechatChannelConfig>,
+    app: &'a ChannelState<WechatChannel>,
     name: &str,
-) -> Option<(&'a WechatAccountConfig, Account)> {
-    let config = app.config.accounts.get(name)?;
-    config.account(name).map(|account| (config, account))
+) -> Option<(&'a WechatAccountConfig, &'a Account)> {
+    app.config.account(name)
 }
 
 fn unknown(name: &str) -> ApiError {
