@@ -259,30 +259,11 @@ pub fn trace_id(headers: &HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// The outcome lines of an answered and a refused request, with spans on or off, without
     /// the parts that differ between runs (time, elapsed).
     fn outcome_lines(spans: bool) -> Vec<serde_json::Value> {
-        use tracing_subscriber::layer::SubscriberExt;
-        let capture = Capture::default();
-        let sink = capture.clone();
-        let subscriber =
-            tracing_subscriber::registry().with(crate::logging::json_layer(move || sink.clone()));
-        tracing::subscriber::with_default(subscriber, || {
+        let text = crate::logging::format::capture::captured(|| {
             scope::use_spans(spans);
             let span = request_span("web", "baixing", "4bf9");
             let context = log_context(&span, "web", "baixing", "4bf9");
@@ -312,7 +293,6 @@ mod tests {
             );
             scope::use_spans(true);
         });
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
         // Byte for byte, in the span's own order: log shippers may match on the text.
         let span =
             r#","span":{"channel":"web","source":"baixing","trace_id":"4bf9","name":"request"}}"#;

@@ -196,8 +196,9 @@ where
         .with_writer(writer)
 }
 
+/// Tests only: the JSON lines that some code logs, captured through the gateway's own layer.
 #[cfg(test)]
-mod tests {
+pub(crate) mod capture {
     use std::sync::{Arc, Mutex};
     use tracing_subscriber::layer::SubscriberExt;
 
@@ -214,13 +215,22 @@ mod tests {
         }
     }
 
-    fn lines(emit: impl FnOnce()) -> Vec<serde_json::Value> {
+    /// What `emit` logs, as the JSON log layer writes it, with that layer as the thread's subscriber.
+    pub fn captured(emit: impl FnOnce()) -> String {
         let capture = Capture::default();
         let sink = capture.clone();
-        let layer = super::json_layer(move || sink.clone());
-        let subscriber = tracing_subscriber::registry().with(layer);
+        let subscriber =
+            tracing_subscriber::registry().with(super::json_layer(move || sink.clone()));
         tracing::subscriber::with_default(subscriber, emit);
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let text = capture.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn lines(emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        let text = super::capture::captured(emit);
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
