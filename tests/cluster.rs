@@ -683,3 +683,54 @@ async fn batched_marker_claims_give_each_id_one_owner() {
         Marker::Mine(_)
     ));
 }
+
+/// A settlement rides along with the next claims' round trip, in front of them: a copy claimed on
+/// the same replica right after its original was settled reads durable (a duplicate), never in
+/// flight, even though the settlement was not awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_right_after_a_settlement_reads_it_durable() {
+    use intake_gateway::cluster::markers::{Marker, Markers};
+    use intake_gateway::cluster::{ClusterConfig, Link};
+
+    let redis = support::cluster::Redis::start();
+    let config = ClusterConfig {
+        redis_url: Some(redis.redis_url().as_str().into()),
+        key_prefix: "ride-test".into(),
+        instance_id: "r1".into(),
+        ..ClusterConfig::default()
+    };
+    let markers = Markers::new(
+        Link::new(&config).unwrap(),
+        Duration::from_secs(30),
+        Duration::from_secs(600),
+    );
+    for n in 0..50 {
+        let id = format!("id-{n}");
+        let Marker::Mine(token) = markers.claim(&id).await.unwrap() else {
+            panic!("{id} was free");
+        };
+        markers.settle(&id, token, true);
+        assert_eq!(markers.claim(&id).await.unwrap(), Marker::Durable, "{id}");
+    }
+    // A settlement with no claim behind it still goes, by itself.
+    let Marker::Mine(token) = markers.claim("alone").await.unwrap() else {
+        panic!("alone was free");
+    };
+    markers.settle("alone", token, true);
+    let mut con = redis::Client::open(redis.redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value: Option<String> = redis::cmd("GET")
+            .arg("ride-test:req:alone")
+            .query(&mut con)
+            .unwrap();
+        if value.as_deref() == Some("d|r1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lone settlement never went");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -9,10 +9,11 @@
 //! failed, so that a retry may publish) must be the owner's, and stays a compare-and-delete script
 //! on the owner's token, so a replica whose lease ran out never frees a newer owner's claim.
 //!
-//! Claims and settlements are batched: one task per kind sends everything that queued up while
-//! its previous round trip ran as one pipeline, so under load a Redis round trip serves many
-//! requests (two round trips per request cost cluster mode a third of its throughput on a busy
-//! machine; see README "Performance"). An idle gateway still sends each claim at once.
+//! Claims and settlements are batched: one task sends everything that queued up while its
+//! previous round trip ran as one pipeline, so under load a Redis round trip serves many requests
+//! (two round trips per request cost cluster mode a third of its throughput on a busy machine;
+//! see README "Performance"), and a durable settlement rides along with the next claims. An idle
+//! gateway still sends each claim at once.
 
 use redis::Script;
 use std::sync::{Arc, OnceLock};
@@ -50,14 +51,25 @@ pub enum Marker {
 
 /// A claim waiting for its batch: the key, the token to set, and who waits for the answer.
 type ClaimJob = (String, String, oneshot::Sender<Result<String, Down>>);
-/// A settlement waiting for its batch: the key, the owner's token, the new value.
+/// A settlement waiting for its batch: the key, the owner's token, the new value (empty: release).
 type SettleJob = (String, String, String);
+
+/// What the marker task is asked to do.
+enum Job {
+    Claim(ClaimJob),
+    Settle(SettleJob),
+}
+
+/// How long a durable settlement waits for a claim to ride along with. Under load a claim comes
+/// within a fraction of this, so one round trip carries both; an idle gateway sends it alone
+/// after this long. Meanwhile the marker still reads as in flight: a copy arriving that instant
+/// is told to retry rather than answered as a duplicate, and its retry finds the marker durable.
+const SETTLE_WAIT: Duration = Duration::from_millis(2);
 
 /// The markers of one gateway.
 pub struct Markers {
     link: Arc<Link>,
-    claims: mpsc::UnboundedSender<ClaimJob>,
-    settles: mpsc::UnboundedSender<SettleJob>,
+    jobs: mpsc::UnboundedSender<Job>,
 }
 
 fn release_script() -> &'static Script {
@@ -67,18 +79,12 @@ fn release_script() -> &'static Script {
 
 impl Markers {
     /// Markers whose in-flight lease is `lease` (longer than a delivery can take) and whose
-    /// durable state lasts `window` (the dedup window). Starts the two batching tasks, which end
+    /// durable state lasts `window` (the dedup window). Starts the batching task, which ends
     /// when the markers are dropped.
     pub fn new(link: Arc<Link>, lease: Duration, window: Duration) -> Self {
-        let (claims, claim_rx) = mpsc::unbounded_channel();
-        let (settles, settle_rx) = mpsc::unbounded_channel();
-        tokio::spawn(claim_batches(link.clone(), lease, claim_rx));
-        tokio::spawn(settle_batches(link.clone(), window, settle_rx));
-        Markers {
-            link,
-            claims,
-            settles,
-        }
+        let (jobs, rx) = mpsc::unbounded_channel();
+        tokio::spawn(batches(link.clone(), lease, window, rx));
+        Markers { link, jobs }
     }
 
     /// The link, for counting degraded requests.
@@ -102,8 +108,8 @@ impl Markers {
                 .simple()
         );
         let (tx, rx) = oneshot::channel();
-        self.claims
-            .send((self.key(id), token.clone(), tx))
+        self.jobs
+            .send(Job::Claim((self.key(id), token.clone(), tx)))
             .map_err(|_| Down("the marker task has stopped".into()))?;
         let found = rx
             .await
@@ -124,43 +130,120 @@ impl Markers {
         } else {
             String::new()
         };
-        let _ = self.settles.send((self.key(id), token, value));
+        let _ = self.jobs.send(Job::Settle((self.key(id), token, value)));
     }
 }
 
-/// Sends the claims queued since the last round trip as one pipeline, one round trip at a time.
-async fn claim_batches(
+/// The marker task: sends what queued up since its last round trip as one pipeline, one round
+/// trip at a time. Durable settlements go in front of the next claims' pipeline rather than in a
+/// round trip of their own, which halves the round trips per request under load (each costs
+/// Redis and the gateway a read, a write and a wakeup, more than the commands themselves). A
+/// settlement with no claim to ride along waits at most [`SETTLE_WAIT`]; releases (a publish
+/// that failed) go at once, so the retry finds the marker free.
+async fn batches(
     link: Arc<Link>,
     lease: Duration,
-    mut rx: mpsc::UnboundedReceiver<ClaimJob>,
+    window: Duration,
+    mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
-    let lease_ms = lease.as_millis() as u64;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut pipe = redis::pipe();
-        for (key, token, _) in &batch {
-            pipe.cmd("SET")
-                .arg(key)
-                .arg(token)
-                .arg("NX")
-                .arg("PX")
-                .arg(lease_ms);
-            pipe.cmd("GET").arg(key);
+    let (lease_ms, window_ms) = (lease.as_millis() as u64, window.as_millis() as u64);
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut claims: Vec<ClaimJob> = Vec::with_capacity(MAX_BATCH);
+    let mut durable: Vec<SettleJob> = Vec::new();
+    let mut releases: Vec<SettleJob> = Vec::new();
+    loop {
+        // `waited`: settlements waited SETTLE_WAIT and nothing came to ride along with.
+        let (closed, waited) = if durable.is_empty() {
+            (rx.recv_many(&mut jobs, MAX_BATCH).await == 0, false)
+        } else {
+            match tokio::time::timeout(SETTLE_WAIT, rx.recv_many(&mut jobs, MAX_BATCH)).await {
+                Ok(received) => (received == 0, false),
+                Err(_) => (false, true),
+            }
+        };
+        if closed {
+            // The markers were dropped: what was settled still goes.
+            send(&link, window_ms, &mut durable, &mut claims, lease_ms).await;
+            return;
         }
-        let result: Result<Vec<Option<String>>, Down> = link.query_pipe_values(&pipe).await;
-        match result {
-            Ok(replies) if replies.len() == 2 * batch.len() => {
-                for ((_, _, tx), pair) in batch.drain(..).zip(replies.chunks_exact(2)) {
-                    let _ = tx.send(Ok(found(&pair[0], &pair[1])));
-                }
+        for job in jobs.drain(..) {
+            match job {
+                Job::Claim(claim) => claims.push(claim),
+                Job::Settle(settle) if settle.2.is_empty() => releases.push(settle),
+                Job::Settle(settle) => durable.push(settle),
             }
-            Ok(replies) => {
-                let reason = format!("{} answers for {} claims", replies.len(), batch.len());
-                answer_all(&mut batch, &reason)
-            }
-            Err(Down(reason)) => answer_all(&mut batch, &reason),
+        }
+        if !releases.is_empty() {
+            release(&link, &mut releases).await;
+        }
+        if !claims.is_empty() || waited || durable.len() >= MAX_BATCH {
+            send(&link, window_ms, &mut durable, &mut claims, lease_ms).await;
         }
     }
+}
+
+/// One round trip: the durable settlements first (so a claim of the same id in this pipeline
+/// finds it durable), then each claim as `SET NX PX` and `GET`.
+async fn send(
+    link: &Link,
+    window_ms: u64,
+    durable: &mut Vec<SettleJob>,
+    claims: &mut Vec<ClaimJob>,
+    lease_ms: u64,
+) {
+    if durable.is_empty() && claims.is_empty() {
+        return;
+    }
+    let mut pipe = redis::pipe();
+    for (key, _, value) in durable.iter() {
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("PX")
+            .arg(window_ms)
+            .ignore();
+    }
+    for (key, token, _) in claims.iter() {
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(token)
+            .arg("NX")
+            .arg("PX")
+            .arg(lease_ms);
+        pipe.cmd("GET").arg(key);
+    }
+    let result: Result<Vec<Option<String>>, Down> = link.query_pipe_values(&pipe).await;
+    let settled = durable.len();
+    durable.clear();
+    match result {
+        Ok(replies) if replies.len() == 2 * claims.len() => {
+            for ((_, _, tx), pair) in claims.drain(..).zip(replies.chunks_exact(2)) {
+                let _ = tx.send(Ok(found(&pair[0], &pair[1])));
+            }
+        }
+        Ok(replies) => {
+            let reason = format!("{} answers for {} claims", replies.len(), claims.len());
+            answer_all(claims, &reason)
+        }
+        Err(Down(reason)) => {
+            if settled > 0 {
+                tracing::warn!(error = %reason, markers = settled, "shared dedup markers not made durable; their leases run out instead");
+            }
+            answer_all(claims, &reason)
+        }
+    }
+}
+
+/// Releases markers whose publish failed, as one script call on the owners' tokens.
+async fn release(link: &Link, releases: &mut Vec<SettleJob>) {
+    let mut invocation = release_script().prepare_invoke();
+    for (key, token, _) in releases.iter() {
+        invocation.key(key.as_str()).arg(token.as_str());
+    }
+    if let Err(e) = link.invoke::<i64>(&invocation).await {
+        tracing::warn!(error = %e, markers = releases.len(), "shared dedup markers not released; their leases run out instead");
+    }
+    releases.clear();
 }
 
 /// What one claim found, from its `SET NX` reply (`OK` when it took the marker) and the `GET`
@@ -178,50 +261,6 @@ fn found(set: &Option<String>, get: &Option<String>) -> String {
 fn answer_all(batch: &mut Vec<ClaimJob>, reason: &str) {
     for (_, _, tx) in batch.drain(..) {
         let _ = tx.send(Err(Down(reason.to_string())));
-    }
-}
-
-/// Sends the settlements queued since the last round trip, one round trip at a time: the durable
-/// ones as a pipeline of `SET`s, the releases (rare: a publish that failed) as one script call.
-async fn settle_batches(
-    link: Arc<Link>,
-    window: Duration,
-    mut rx: mpsc::UnboundedReceiver<SettleJob>,
-) {
-    let window_ms = window.as_millis() as u64;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut durable = redis::pipe();
-        let mut releases = Vec::new();
-        for (key, token, value) in &batch {
-            if value.is_empty() {
-                releases.push((key, token));
-            } else {
-                durable
-                    .cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("PX")
-                    .arg(window_ms)
-                    .ignore();
-            }
-        }
-        let durables = batch.len() - releases.len();
-        if durables > 0 {
-            if let Err(e) = link.query_pipe(&durable).await {
-                tracing::warn!(error = %e, markers = durables, "shared dedup markers not made durable; their leases run out instead");
-            }
-        }
-        if !releases.is_empty() {
-            let mut release = release_script().prepare_invoke();
-            for (key, token) in &releases {
-                release.key(*key).arg(*token);
-            }
-            if let Err(e) = link.invoke::<i64>(&release).await {
-                tracing::warn!(error = %e, markers = releases.len(), "shared dedup markers not released; their leases run out instead");
-            }
-        }
-        batch.clear();
     }
 }
 
