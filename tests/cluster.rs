@@ -677,6 +677,14 @@ async fn batched_marker_claims_give_each_id_one_owner() {
         .sum();
     eprintln!("script calls for 51 releases: {calls}");
     assert!(calls < 51, "script calls: {calls}");
+    // Only the 200 claims that found their marker taken read it (`GET`), plus one `GET` per
+    // release inside the script: a `GET` beside every claim would make it 351.
+    let gets: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+        .and_then(|l| l.split(',').next()?.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(gets, 200 + 51, "GET calls");
     assert_eq!(markers.claim("id-0").await.unwrap(), Marker::Durable);
     assert!(matches!(
         markers.claim("id-1").await.unwrap(),

@@ -1,9 +1,9 @@
 //! Dedup markers shared by the replicas: one key per request id, *in flight* (owned by one
 //! replica, with a lease) and then *durable* (kept for the dedup window).
 //!
-//! A claim is `SET NX PX` followed by `GET`, plain commands rather than a script: Redis spends
-//! about half the CPU on them that a Lua script doing the same costs (measured in the README,
-//! "Performance"), and cluster mode shares the machine's cores with it. Making a marker durable is
+//! A claim is `SET NX PX` (and a `GET` where the marker was taken), plain commands rather than a
+//! script: Redis spends about half the CPU on them that a Lua script doing the same costs
+//! (measured in the README, "Performance"), and cluster mode shares the machine's cores with it. Making a marker durable is
 //! a plain `SET` too: whichever delivery turns it durable, a copy of the request was published,
 //! so even a replica whose lease ran out may say so. Only releasing a marker (a publish that
 //! failed, so that a retry may publish) must be the owner's, and stays a compare-and-delete script
@@ -62,8 +62,8 @@ enum Job {
 
 /// How long a durable settlement waits for a claim to ride along with. Under load a claim comes
 /// within a fraction of this, so one round trip carries both; an idle gateway sends it alone
-/// after this long. Meanwhile the marker still reads as in flight: a copy arriving that instant
-/// is told to retry rather than answered as a duplicate, and its retry finds the marker durable.
+/// after this long. Meanwhile the marker still reads as in flight on other replicas: a copy
+/// arriving there that instant polls it (as for any delivery in flight) until it reads durable.
 const SETTLE_WAIT: Duration = Duration::from_millis(2);
 
 /// The markers of one gateway.
@@ -183,7 +183,8 @@ async fn batches(
 }
 
 /// One round trip: the durable settlements first (so a claim of the same id in this pipeline
-/// finds it durable), then each claim as `SET NX PX` and `GET`.
+/// finds it durable), then each claim as `SET NX PX`. The claims that found their marker taken
+/// (a copy of a request in flight or already published: rare) read it in a second round trip.
 async fn send(
     link: &Link,
     window_ms: u64,
@@ -210,15 +211,20 @@ async fn send(
             .arg("NX")
             .arg("PX")
             .arg(lease_ms);
-        pipe.cmd("GET").arg(key);
     }
     let result: Result<Vec<Option<String>>, Down> = link.query_pipe_values(&pipe).await;
     let settled = durable.len();
     durable.clear();
+    let mut taken = Vec::new();
     match result {
-        Ok(replies) if replies.len() == 2 * claims.len() => {
-            for ((_, _, tx), pair) in claims.drain(..).zip(replies.chunks_exact(2)) {
-                let _ = tx.send(Ok(found(&pair[0], &pair[1])));
+        Ok(replies) if replies.len() == claims.len() => {
+            for (claim, reply) in claims.drain(..).zip(replies) {
+                // `OK` when this claim set the marker, nil when it was there already.
+                if reply.is_some() {
+                    let _ = claim.2.send(Ok("mine".to_string()));
+                } else {
+                    taken.push(claim);
+                }
             }
         }
         Ok(replies) => {
@@ -231,6 +237,33 @@ async fn send(
             }
             answer_all(claims, &reason)
         }
+    }
+    if !taken.is_empty() {
+        read_taken(link, &mut taken).await;
+    }
+}
+
+/// Reads the markers that claims found taken: `d|…` (durable) or another claim's token (in
+/// flight). One reading none (its owner released it since) answers "" (in flight): the caller
+/// polls again and then finds it free. A `GET` only for these, rather than beside every claim,
+/// spares Redis and the gateway a command and a reply per request; `SET NX GET` would do both in
+/// one command but needs Redis 7, and these claims are rare.
+async fn read_taken(link: &Link, taken: &mut Vec<ClaimJob>) {
+    let mut pipe = redis::pipe();
+    for (key, _, _) in taken.iter() {
+        pipe.cmd("GET").arg(key);
+    }
+    match link.query_pipe_values::<Vec<Option<String>>>(&pipe).await {
+        Ok(values) if values.len() == taken.len() => {
+            for ((_, _, tx), value) in taken.drain(..).zip(values) {
+                let _ = tx.send(Ok(value.unwrap_or_default()));
+            }
+        }
+        Ok(values) => {
+            let reason = format!("{} answers for {} reads", values.len(), taken.len());
+            answer_all(taken, &reason)
+        }
+        Err(Down(reason)) => answer_all(taken, &reason),
     }
 }
 
@@ -246,35 +279,8 @@ async fn release(link: &Link, releases: &mut Vec<SettleJob>) {
     releases.clear();
 }
 
-/// What one claim found, from its `SET NX` reply (`OK` when it took the marker) and the `GET`
-/// after it: `mine`, or the value another claim had set. A marker gone between the two (its owner
-/// released it that instant) reads as in flight: the caller answers "retry", and the retry finds
-/// it free.
-fn found(set: &Option<String>, get: &Option<String>) -> String {
-    match (set, get) {
-        (Some(_), _) => "mine".to_string(),
-        (None, Some(value)) => value.clone(),
-        (None, None) => String::new(),
-    }
-}
-
 fn answer_all(batch: &mut Vec<ClaimJob>, reason: &str) {
     for (_, _, tx) in batch.drain(..) {
         let _ = tx.send(Err(Down(reason.to_string())));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::found;
-
-    #[test]
-    fn a_claim_is_read_off_its_set_and_get_replies() {
-        let token = Some("f|r1|t".to_string());
-        assert_eq!(found(&Some("OK".into()), &token), "mine");
-        assert_eq!(found(&None, &Some("d|r2".into())), "d|r2");
-        assert_eq!(found(&None, &token), "f|r1|t");
-        // Released between the two commands: in flight, so the caller answers "retry".
-        assert_eq!(found(&None, &None), "");
     }
 }
