@@ -3,11 +3,12 @@
 //!
 //! A claim is `SET NX PX` (and a `GET` where the marker was taken), plain commands rather than a
 //! script: Redis spends about half the CPU on them that a Lua script doing the same costs
-//! (measured in the README, "Performance"), and cluster mode shares the machine's cores with it. Making a marker durable is
-//! a plain `SET` too: whichever delivery turns it durable, a copy of the request was published,
-//! so even a replica whose lease ran out may say so. Only releasing a marker (a publish that
-//! failed, so that a retry may publish) must be the owner's, and stays a compare-and-delete script
-//! on the owner's token, so a replica whose lease ran out never frees a newer owner's claim.
+//! (measured in the README, "Performance"), and cluster mode shares the machine's cores with it.
+//! Making a marker durable is a plain `SET` too: whichever delivery turns it durable, a copy of
+//! the request was published, so even a replica whose lease ran out may say so. Only releasing a
+//! marker (a publish that failed, so that a retry may publish) must be the owner's, and stays a
+//! compare-and-delete script on the owner's token, so a replica whose lease ran out never frees a
+//! newer owner's claim.
 //!
 //! Claims and settlements are batched: one task sends everything that queued up while its
 //! previous round trip ran as one pipeline, so under load a Redis round trip serves many requests
