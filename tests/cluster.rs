@@ -600,26 +600,34 @@ async fn one_replica_polls_a_feed_and_another_takes_over_when_it_dies() {
     assert_eq!(records.len(), ITEMS, "the takeover published nothing twice");
 }
 
+/// The shared markers of replica `r1` on `redis`, under `prefix`: a 30 s lease, a 10 min window.
+fn markers_on(
+    redis: &support::cluster::Redis,
+    prefix: &str,
+) -> intake_gateway::cluster::markers::Markers {
+    use intake_gateway::cluster::{ClusterConfig, Link};
+    let config = ClusterConfig {
+        redis_url: Some(redis.redis_url().as_str().into()),
+        key_prefix: prefix.into(),
+        instance_id: "r1".into(),
+        ..ClusterConfig::default()
+    };
+    intake_gateway::cluster::markers::Markers::new(
+        Link::new(&config).unwrap(),
+        Duration::from_secs(30),
+        Duration::from_secs(600),
+    )
+}
+
 /// The shared markers batch the claims (and settlements) that queue up while a round trip runs:
 /// many concurrent claims, some of the same id, still give each id exactly one owner, and a
 /// settled marker is durable for the next claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_marker_claims_give_each_id_one_owner() {
-    use intake_gateway::cluster::markers::{Marker, Markers};
-    use intake_gateway::cluster::{ClusterConfig, Link};
+    use intake_gateway::cluster::markers::Marker;
 
     let redis = support::cluster::Redis::start();
-    let config = ClusterConfig {
-        redis_url: Some(redis.redis_url().as_str().into()),
-        key_prefix: "batch-test".into(),
-        instance_id: "r1".into(),
-        ..ClusterConfig::default()
-    };
-    let markers = Arc::new(Markers::new(
-        Link::new(&config).unwrap(),
-        Duration::from_secs(30),
-        Duration::from_secs(600),
-    ));
+    let markers = Arc::new(markers_on(&redis, "batch-test"));
     // 300 claims at once: 100 ids, each claimed three times.
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..300 {
@@ -697,21 +705,10 @@ async fn batched_marker_claims_give_each_id_one_owner() {
 /// flight, even though the settlement was not awaited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_right_after_a_settlement_reads_it_durable() {
-    use intake_gateway::cluster::markers::{Marker, Markers};
-    use intake_gateway::cluster::{ClusterConfig, Link};
+    use intake_gateway::cluster::markers::Marker;
 
     let redis = support::cluster::Redis::start();
-    let config = ClusterConfig {
-        redis_url: Some(redis.redis_url().as_str().into()),
-        key_prefix: "ride-test".into(),
-        instance_id: "r1".into(),
-        ..ClusterConfig::default()
-    };
-    let markers = Markers::new(
-        Link::new(&config).unwrap(),
-        Duration::from_secs(30),
-        Duration::from_secs(600),
-    );
+    let markers = markers_on(&redis, "ride-test");
     for n in 0..50 {
         let id = format!("id-{n}");
         let Marker::Mine(token) = markers.claim(&id).await.unwrap() else {
