@@ -70,7 +70,12 @@ impl Link {
 
     /// `{key_prefix}:{rest}`.
     pub fn key(&self, rest: &str) -> String {
-        format!("{}:{rest}", self.prefix)
+        self.key_of(rest, "")
+    }
+
+    /// `{key_prefix}:{kind}{id}`, joined without `format!` (a dedup marker's key, per request).
+    pub fn key_of(&self, kind: &str, id: &str) -> String {
+        [self.prefix.as_str(), ":", kind, id].concat()
     }
 
     /// This replica's name.

@@ -50,8 +50,13 @@ pub enum Marker {
     Durable,
 }
 
-/// A claim waiting for its batch: the key, the token to set, and who waits for the answer.
-type ClaimJob = (String, String, oneshot::Sender<Result<String, Down>>);
+/// A claim waiting for its batch: the key, the token to set, and who waits for the answer: `None`
+/// when the claim took the marker, else the value found there (empty when it was gone by then).
+type ClaimJob = (
+    String,
+    String,
+    oneshot::Sender<Result<Option<String>, Down>>,
+);
 /// A settlement waiting for its batch: the key, the owner's token, the new value (empty: release).
 type SettleJob = (String, String, String);
 
@@ -94,20 +99,20 @@ impl Markers {
     }
 
     fn key(&self, id: &str) -> String {
-        self.link.key(&format!("req:{id}"))
+        self.link.key_of("req:", id)
     }
 
     /// Takes the marker of `id` if nobody holds it.
     pub async fn claim(&self, id: &str) -> Result<Marker, Down> {
         // A thread-local generator, not `Uuid::new_v4` (a getrandom call per request): the token
         // only has to differ from every other claim of the same id.
-        let token = format!(
-            "f|{}|{}",
-            self.link.instance(),
-            uuid::Builder::from_random_bytes(rand::random::<u128>().to_le_bytes())
-                .into_uuid()
-                .simple()
-        );
+        let mut random = [0u8; uuid::fmt::Simple::LENGTH];
+        let random = uuid::Builder::from_random_bytes(rand::random::<u128>().to_le_bytes())
+            .into_uuid()
+            .simple()
+            .encode_lower(&mut random);
+        // Joined, not `format!`: this runs once per request.
+        let token = ["f|", self.link.instance(), "|", random].concat();
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Job::Claim((self.key(id), token.clone(), tx)))
@@ -115,10 +120,10 @@ impl Markers {
         let found = rx
             .await
             .map_err(|_| Down("the marker task has stopped".into()))??;
-        Ok(match found.as_str() {
-            "mine" => Marker::Mine(token),
-            v if v.starts_with("d|") => Marker::Durable,
-            _ => Marker::InFlight,
+        Ok(match found {
+            None => Marker::Mine(token),
+            Some(value) if value.starts_with("d|") => Marker::Durable,
+            Some(_) => Marker::InFlight,
         })
     }
 
@@ -127,7 +132,7 @@ impl Markers {
     /// out instead (logged by the batch).
     pub fn settle(&self, id: &str, token: String, durable: bool) {
         let value = if durable {
-            format!("d|{}", self.link.instance())
+            ["d|", self.link.instance()].concat()
         } else {
             String::new()
         };
@@ -232,7 +237,7 @@ async fn send(
             for (claim, reply) in claims.drain(..).zip(replies) {
                 // `OK` when this claim set the marker, nil when it was there already.
                 if reply.is_some() {
-                    let _ = claim.2.send(Ok("mine".to_string()));
+                    let _ = claim.2.send(Ok(None));
                 } else {
                     taken.push(claim);
                 }
@@ -267,7 +272,7 @@ async fn read_taken(link: &Link, taken: &mut Vec<ClaimJob>) {
     match link.query_pipe_values::<Vec<Option<String>>>(&pipe).await {
         Ok(values) if values.len() == taken.len() => {
             for ((_, _, tx), value) in taken.drain(..).zip(values) {
-                let _ = tx.send(Ok(value.unwrap_or_default()));
+                let _ = tx.send(Ok(Some(value.unwrap_or_default())));
             }
         }
         Ok(values) => {
