@@ -228,12 +228,12 @@ async fn send(
             .arg("PX")
             .arg(lease_ms);
     }
-    let result: Result<Vec<Option<String>>, Down> = link.query_pipe_values(&pipe).await;
+    let result = replies(link, &pipe, claims.len()).await;
     let settled = durable.len();
     durable.clear();
     let mut taken = Vec::new();
     match result {
-        Ok(replies) if replies.len() == claims.len() => {
+        Ok(replies) => {
             for (claim, reply) in claims.drain(..).zip(replies) {
                 // `OK` when this claim set the marker, nil when it was there already.
                 if reply.is_some() {
@@ -242,10 +242,6 @@ async fn send(
                     taken.push(claim);
                 }
             }
-        }
-        Ok(replies) => {
-            let reason = format!("{} answers for {} claims", replies.len(), claims.len());
-            answer_all(claims, &reason)
         }
         Err(Down(reason)) => {
             if settled > 0 {
@@ -269,18 +265,31 @@ async fn read_taken(link: &Link, taken: &mut Vec<ClaimJob>) {
     for (key, _, _) in taken.iter() {
         pipe.cmd("GET").arg(key);
     }
-    match link.query_pipe_values::<Vec<Option<String>>>(&pipe).await {
-        Ok(values) if values.len() == taken.len() => {
+    match replies(link, &pipe, taken.len()).await {
+        Ok(values) => {
             for ((_, _, tx), value) in taken.drain(..).zip(values) {
                 let _ = tx.send(Ok(Some(value.unwrap_or_default())));
             }
         }
-        Ok(values) => {
-            let reason = format!("{} answers for {} reads", values.len(), taken.len());
-            answer_all(taken, &reason)
-        }
         Err(Down(reason)) => answer_all(taken, &reason),
     }
+}
+
+/// The `expected` replies of a pipeline whose other commands are ignored; a pipeline that
+/// answers a different number is [`Down`], so nobody is paired with another's reply.
+async fn replies(
+    link: &Link,
+    pipe: &redis::Pipeline,
+    expected: usize,
+) -> Result<Vec<Option<String>>, Down> {
+    let replies: Vec<Option<String>> = link.query_pipe_values(pipe).await?;
+    if replies.len() != expected {
+        return Err(Down(format!(
+            "{} answers for {expected} commands",
+            replies.len()
+        )));
+    }
+    Ok(replies)
 }
 
 /// Releases markers whose publish failed, as one script call on the owners' tokens.
