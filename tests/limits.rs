@@ -105,12 +105,14 @@ async fn a_wechat_openid_over_its_limit_is_answered_politely_and_not_published()
     for (msg_id, text) in [(7001, "井盖丢了"), (7002, "路灯不亮")] {
         let response = wechat_message(&app, OPENID_A, msg_id, text).await;
         assert_eq!(response.status(), 200);
-        let reply = parse_xml(&response.text().await.unwrap()).unwrap();
+        let reply_xml = response.text().await.unwrap();
+        let reply = parse_xml(&reply_xml).unwrap();
         assert!(reply.get("Content").unwrap().contains("受理编号"));
     }
     let limited = wechat_message(&app, OPENID_A, 7003, "第三条消息不应发布").await;
     assert_eq!(limited.status(), 200, "WeChat must not re-send it");
-    let reply = parse_xml(&limited.text().await.unwrap()).unwrap();
+    let reply_xml = limited.text().await.unwrap();
+    let reply = parse_xml(&reply_xml).unwrap();
     assert_eq!(reply.get("ToUserName"), Some(OPENID_A));
     let content = reply.get("Content").unwrap();
     assert!(content.contains("频繁"), "{content}");
@@ -118,7 +120,8 @@ async fn a_wechat_openid_over_its_limit_is_answered_politely_and_not_published()
 
     let other = wechat_message(&app, OPENID_B, 7004, "另一位市民").await;
     assert_eq!(other.status(), 200);
-    let reply = parse_xml(&other.text().await.unwrap()).unwrap();
+    let reply_xml = other.text().await.unwrap();
+    let reply = parse_xml(&reply_xml).unwrap();
     assert!(reply.get("Content").unwrap().contains("受理编号"));
 
     let records = app.consume_requests(3);

@@ -120,7 +120,8 @@ async fn a_plaintext_message_becomes_a_record_and_the_reply_carries_its_tracking
     )
     .await;
     assert_eq!(response.status(), 200);
-    let reply = parse_xml(&response.text().await.unwrap()).unwrap();
+    let reply_xml = response.text().await.unwrap();
+    let reply = parse_xml(&reply_xml).unwrap();
     let records = app.consume_requests(1);
     assert_eq!(records.len(), 1);
     let record = &records[0].value;
@@ -150,7 +151,8 @@ async fn a_safe_mode_message_is_decrypted_and_answered_encrypted_in_korean() {
     )
     .await;
     assert_eq!(response.status(), 200);
-    let inner = parse_xml(&open_reply(&response.text().await.unwrap())).unwrap();
+    let inner_xml = open_reply(&response.text().await.unwrap());
+    let inner = parse_xml(&inner_xml).unwrap();
     let records = app.consume_requests(1);
     assert_eq!(records.len(), 1);
     assert_valid_request(&records[0].value);
@@ -400,7 +402,8 @@ async fn a_compatible_mode_push_trusts_the_encrypted_copy_and_replies_encrypted(
     );
     let response = post(&app, "safe", &q, body).await;
     assert_eq!(response.status(), 200);
-    let reply = parse_xml(&open_reply(&response.text().await.unwrap())).unwrap();
+    let reply_xml = open_reply(&response.text().await.unwrap());
+    let reply = parse_xml(&reply_xml).unwrap();
     let records = app.consume_requests(1);
     assert_eq!(records.len(), 1);
     assert_valid_request(&records[0].value);

@@ -7,6 +7,8 @@
 //! In compatible and safe mode `msg_signature` covers the ciphertext, and the decrypted XML is
 //! the only message trusted.
 
+use std::borrow::Cow;
+
 use intake_adapter::signature::check_unix_timestamp;
 use intake_adapter::{AdapterError, Inbound};
 use intake_schema::{DeadLetter, IntakeEvent, IntakeRequest, RawPayload};
@@ -61,14 +63,16 @@ pub struct Push {
     pub app_id: Option<String>,
 }
 
-struct Signed {
-    timestamp: String,
-    nonce: String,
+/// The checked query parameters, borrowed from the query where they needed no decoding (as
+/// WeChat sends them): only the nonce is kept beyond the push, for the reply.
+struct Signed<'a> {
+    timestamp: Cow<'a, str>,
+    nonce: Cow<'a, str>,
 }
 
 /// Reads and checks `signature`, `timestamp` and `nonce`.
-fn signed(inbound: &Inbound, account: &Account) -> Result<Signed, AdapterError> {
-    let param = |name: &str| inbound.query_param(name).map(|v| v.into_owned());
+fn signed<'a>(inbound: &Inbound<'a>, account: &Account) -> Result<Signed<'a>, AdapterError> {
+    let param = |name: &str| inbound.query_param(name);
     let (Some(signature), Some(timestamp), Some(nonce)) =
         (param("signature"), param("timestamp"), param("nonce"))
     else {
@@ -113,6 +117,8 @@ pub fn parse_push(inbound: &Inbound, account: &Account) -> Result<Push, AdapterE
         .map_err(|_| AdapterError::Encoding("push body is not UTF-8".into()))?;
     let outer = xml::parse(body)?;
 
+    // The decrypted message outlives the match: the fields parsed from it borrow from it.
+    let opened;
     let encrypt_type = inbound
         .query_param("encrypt_type")
         .map(|v| v.trim().to_ascii_lowercase());
@@ -140,14 +146,16 @@ pub fn parse_push(inbound: &Inbound, account: &Account) -> Result<Push, AdapterE
                 encrypted,
                 &msg_signature,
             )?;
-            let opened = crypto::decrypt(&key, account.app_id.as_deref(), encrypted)?;
+            opened = crypto::decrypt(&key, account.app_id.as_deref(), encrypted)?;
             let inner = xml::parse(&opened.xml)?;
             let mode = if outer.has("MsgType") || outer.has("FromUserName") {
                 Mode::Compatible
             } else {
                 Mode::Safe
             };
-            (mode, opened.xml, inner, Some(opened.app_id))
+            // The audit copy is the decrypted text; the fields still borrow from it, so it is
+            // copied (one string, where the owned fields used to cost two per field).
+            (mode, opened.xml.clone(), inner, Some(opened.app_id))
         }
         Some(_) => return Err(AdapterError::Malformed("unsupported encrypt_type".into())),
     };
@@ -179,7 +187,7 @@ pub fn parse_push(inbound: &Inbound, account: &Account) -> Result<Push, AdapterE
         from_user,
         kind,
         timestamp,
-        nonce: signed.nonce,
+        nonce: signed.nonce.into_owned(),
         app_id,
     })
 }

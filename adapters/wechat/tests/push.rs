@@ -311,7 +311,8 @@ fn safe_mode_reply_round_trip() {
         outer.get("MsgSignature").unwrap(),
         sha1_signature(&[TOKEN, &NOW_SECS.to_string(), "reply-nonce", enc])
     );
-    let inner = parse_xml(&decrypt(&key(), Some(APP_ID), enc).unwrap().xml).unwrap();
+    let opened = decrypt(&key(), Some(APP_ID), enc).unwrap();
+    let inner = parse_xml(&opened.xml).unwrap();
     assert_eq!(inner.get("ToUserName"), Some("oCitizen"));
     assert_eq!(inner.get("FromUserName"), Some(ORIGINAL_ID));
     assert!(inner
