@@ -9,7 +9,7 @@ mod entry;
 mod reader;
 mod writer;
 
-pub use entry::{decode_line, encode_line, encode_parts, Entry};
+pub use entry::{decode_line, encode_line, encode_parts, Entry, Headers};
 pub use reader::{ids_since, read_all, read_range, segments, RangeRead, ReadReport, ID_HEADERS};
 pub use writer::{LocalLog, LogError};
 

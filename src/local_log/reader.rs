@@ -168,7 +168,7 @@ pub fn ids_since(
             .filter_map(decode_line)
         {
             for (name, value) in &entry.headers {
-                if ID_HEADERS.contains(&name.as_str()) {
+                if ID_HEADERS.contains(&name.as_ref()) {
                     if let Ok(id) = uuid::Uuid::parse_str(value) {
                         ids.insert(id);
                     }
@@ -183,13 +183,13 @@ pub fn ids_since(
 mod tests {
     use super::super::{encode_line, segment_name, Entry, LocalLog};
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::local_log::Headers;
 
     fn line(n: usize) -> Vec<u8> {
         let e = Entry {
             topic: "t".into(),
             key: format!("k{n}"),
-            headers: BTreeMap::new(),
+            headers: Default::default(),
             record: format!("{{\"n\":{n}}}").into(),
         };
         encode_line(&e).unwrap()
@@ -246,7 +246,10 @@ mod tests {
         let entry = |name: &str, id: String| Entry {
             topic: "t".into(),
             key: "k".into(),
-            headers: BTreeMap::from([(name.to_string(), id), ("channel".into(), "web".into())]),
+            headers: Headers::from([
+                (name.to_string().into(), id.into()),
+                ("channel".into(), "web".into()),
+            ]),
             record: "{}".into(),
         };
         let mut bytes = encode_line(&entry("request_id", a.to_string())).unwrap();

@@ -186,7 +186,7 @@ impl LineBoard {
         urgent: bool,
         at: DateTime<Utc>,
     ) {
-        let line = self.label(line).to_string();
+        let line = self.label(line);
         let minute = (at.timestamp().max(0) as u64) / 60;
         let Ok(mut s) = self.state.lock() else {
             return;
@@ -201,18 +201,12 @@ impl LineBoard {
             s.day_checked = Some(minute);
         }
         let desk = if s.desks.contains_key(desk) || s.desks.len() < MAX_DESKS {
-            desk.to_string()
+            desk
         } else {
-            OTHER.to_string()
+            OTHER
         };
-        s.lines
-            .entry(line.clone())
-            .or_default()
-            .add(channel, urgent);
-        s.desks
-            .entry(desk.clone())
-            .or_default()
-            .add(channel, urgent);
+        bump(&mut s.lines, line, channel, urgent);
+        bump(&mut s.desks, desk, channel, urgent);
         if s.minutes.back().is_none_or(|m| m.minute != minute) {
             s.minutes.push_back(Minute {
                 minute,
@@ -223,8 +217,8 @@ impl LineBoard {
             s.minutes.pop_front();
         }
         if let Some(m) = s.minutes.back_mut() {
-            m.lines.entry(line).or_default().add(channel, urgent);
-            m.desks.entry(desk).or_default().add(channel, urgent);
+            bump(&mut m.lines, line, channel, urgent);
+            bump(&mut m.desks, desk, channel, urgent);
         }
         s.dirty = true;
     }
@@ -332,6 +326,18 @@ impl LineBoard {
                 }
             }
         })
+    }
+}
+
+/// Counts one request on `key`'s tally, copying the name only the first time it is seen (this
+/// runs for every request: a name per map and per minute was four allocations each time).
+fn bump(tallies: &mut BTreeMap<String, Tally>, key: &str, channel: &str, urgent: bool) {
+    match tallies.get_mut(key) {
+        Some(tally) => tally.add(channel, urgent),
+        None => tallies
+            .entry(key.to_string())
+            .or_default()
+            .add(channel, urgent),
     }
 }
 

@@ -4,9 +4,9 @@ use intake_schema::{
     DeadLetter, IntakeEvent, IntakeRequest, RequestId, DEAD_LETTER_SCHEMA_ID, EVENT_SCHEMA_ID,
     SCHEMA_ID,
 };
-use std::collections::BTreeMap;
 
 use super::error::SinkError;
+use crate::local_log::Headers;
 
 /// The header of a routed request's priority (`normal` or `urgent`).
 pub const PRIORITY_HEADER: &str = "priority";
@@ -66,7 +66,7 @@ pub struct Envelope {
     /// The Kafka key: keeps one citizen's records in one partition, in order.
     pub key: String,
     /// Kafka headers, so consumers can route without parsing the payload.
-    pub headers: BTreeMap<String, String>,
+    pub headers: Headers,
     /// The record as JSON.
     pub payload: String,
 }
@@ -74,18 +74,14 @@ pub struct Envelope {
 impl Envelope {
     /// A request record, keyed by the citizen's contact.
     pub fn request(r: &IntakeRequest) -> Result<Self, SinkError> {
-        let headers = BTreeMap::from([
-            ("request_id".to_string(), r.request_id.to_string()),
-            ("channel".to_string(), r.channel.as_str().to_string()),
-            ("schema".to_string(), SCHEMA_ID.to_string()),
-        ]);
-        let mut headers = headers;
+        let mut headers = headers(
+            ("request_id", r.request_id.to_string()),
+            r.channel.as_str(),
+            SCHEMA_ID,
+        );
         // How urgent it is (see `super::urgent`): consumers can route without parsing.
         if let Some(routing) = &r.routing {
-            headers.insert(
-                PRIORITY_HEADER.to_string(),
-                routing.priority.as_str().to_string(),
-            );
+            headers.insert(PRIORITY_HEADER.into(), routing.priority.as_str().into());
         }
         Ok(Envelope {
             topic: Topic::Requests,
@@ -98,11 +94,11 @@ impl Envelope {
 
     /// An event, keyed like a request of the same citizen.
     pub fn event(e: &IntakeEvent) -> Result<Self, SinkError> {
-        let headers = BTreeMap::from([
-            ("event_id".to_string(), e.event_id.to_string()),
-            ("channel".to_string(), e.channel.as_str().to_string()),
-            ("schema".to_string(), EVENT_SCHEMA_ID.to_string()),
-        ]);
+        let headers = headers(
+            ("event_id", e.event_id.to_string()),
+            e.channel.as_str(),
+            EVENT_SCHEMA_ID,
+        );
         let key = e
             .citizen
             .contact
@@ -119,11 +115,11 @@ impl Envelope {
 
     /// A dead letter, keyed by its source.
     pub fn dead_letter(d: &DeadLetter) -> Result<Self, SinkError> {
-        let headers = BTreeMap::from([
-            ("dead_letter_id".to_string(), d.dead_letter_id.to_string()),
-            ("channel".to_string(), d.channel.as_str().to_string()),
-            ("schema".to_string(), DEAD_LETTER_SCHEMA_ID.to_string()),
-        ]);
+        let headers = headers(
+            ("dead_letter_id", d.dead_letter_id.to_string()),
+            d.channel.as_str(),
+            DEAD_LETTER_SCHEMA_ID,
+        );
         Ok(Envelope {
             topic: Topic::DeadLetters,
             id: RequestId::from_uuid(d.dead_letter_id),
@@ -132,6 +128,19 @@ impl Envelope {
             payload: json(d)?,
         })
     }
+}
+
+/// The headers every record carries: its id (under its kind's name), channel and schema.
+fn headers(
+    (id_name, id): (&'static str, String),
+    channel: &'static str,
+    schema: &'static str,
+) -> Headers {
+    Headers::from([
+        (id_name.into(), id.into()),
+        ("channel".into(), channel.into()),
+        ("schema".into(), schema.into()),
+    ])
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, SinkError> {

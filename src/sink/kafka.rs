@@ -3,10 +3,10 @@
 //! Idempotence makes librdkafka's own retries exactly-once per partition; acks=all makes an
 //! acknowledgement mean "on every in-sync replica", the only meaning under which a 2xx may be sent.
 
+use crate::local_log::Headers;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +118,7 @@ impl KafkaSink {
         &self,
         topic: &str,
         key: &str,
-        headers: &BTreeMap<String, String>,
+        headers: &Headers,
         payload: &str,
     ) -> Result<DeliveryFuture, SinkError> {
         let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
@@ -143,7 +143,7 @@ impl KafkaSink {
         &self,
         topic: &str,
         key: &str,
-        headers: &BTreeMap<String, String>,
+        headers: &Headers,
         payload: &str,
     ) -> Result<(DeliveryFuture, Option<DeliveryFuture>), SinkError> {
         let first = self.enqueue(topic, key, headers, payload)?;

@@ -6,12 +6,11 @@
 //! the retry may repeat the record on the topic that had already acknowledged it, with the same
 //! `request_id` (consumers dedupe on it, as after any producer retry across a restart).
 
-use std::collections::BTreeMap;
-
 use super::envelope::{Envelope, Topic, Topics, PRIORITY_HEADER};
+use crate::local_log::Headers;
 
 /// True when the headers mark an urgent request.
-pub fn is_urgent(headers: &BTreeMap<String, String>) -> bool {
+pub fn is_urgent(headers: &Headers) -> bool {
     headers.get(PRIORITY_HEADER).is_some_and(|p| p == "urgent")
 }
 
@@ -25,7 +24,7 @@ pub fn copy_topic<'a>(topics: &'a Topics, envelope: &Envelope) -> Option<&'a str
 pub fn copy_topic_of_entry<'a>(
     topics: &'a Topics,
     topic: &str,
-    headers: &BTreeMap<String, String>,
+    headers: &Headers,
 ) -> Option<&'a str> {
     (topic == topics.requests && is_urgent(headers)).then_some(topics.urgent.as_str())
 }

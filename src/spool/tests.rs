@@ -1,13 +1,13 @@
 use super::*;
+use crate::local_log::Headers;
 use crate::sink::{Envelope, Topic};
 use intake_schema::{Channel, RequestId};
-use std::collections::BTreeMap;
 
 fn envelope(n: u32) -> Envelope {
     let id = RequestId::derive(Channel::Sms, "sms:test", &n.to_string());
-    let headers = BTreeMap::from([
-        ("request_id".to_string(), id.to_string()),
-        ("channel".to_string(), "sms".to_string()),
+    let headers = Headers::from([
+        ("request_id".into(), id.to_string().into()),
+        ("channel".into(), "sms".into()),
     ]);
     let payload =
         serde_json::json!({"n": n, "received_at": "2026-11-24T08:00:00.000Z"}).to_string();
@@ -85,7 +85,7 @@ async fn a_torn_entry_is_skipped_without_losing_the_ones_after_it() {
     let line = crate::local_log::encode_line(&Entry {
         topic: "t".into(),
         key: "k".into(),
-        headers: BTreeMap::new(),
+        headers: Headers::new(),
         record: "{}".into(),
     })
     .unwrap();

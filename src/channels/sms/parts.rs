@@ -13,7 +13,9 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::local_log::{encode_line, read_all, segment_name, segments, Entry, LocalLog, LogError};
+use crate::local_log::{
+    encode_line, read_all, segment_name, segments, Entry, Headers, LocalLog, LogError,
+};
 
 /// The durable store of long-SMS parts.
 pub type PartStore = GroupStore<intake_sms::Part>;
@@ -87,10 +89,10 @@ impl<T: Serialize + DeserializeOwned> GroupStore<T> {
     ) -> Result<Option<Vec<T>>, LogError> {
         let value = serde_json::to_value(member).map_err(|e| LogError::Io(e.to_string()))?;
         let now = Utc::now();
-        let headers = BTreeMap::from([
-            ("seq".to_string(), seq.to_string()),
-            ("total".to_string(), total.to_string()),
-            ("at".to_string(), now.timestamp_millis().to_string()),
+        let headers = Headers::from([
+            ("seq".into(), seq.to_string().into()),
+            ("total".into(), total.to_string().into()),
+            ("at".into(), now.timestamp_millis().to_string().into()),
         ]);
         let entry = Entry {
             topic: PART.into(),
@@ -124,7 +126,7 @@ impl<T: Serialize + DeserializeOwned> GroupStore<T> {
         let entry = Entry {
             topic: DONE.into(),
             key: key.into(),
-            headers: BTreeMap::new(),
+            headers: Headers::new(),
             record: "{}".into(),
         };
         self.log
