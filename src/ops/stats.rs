@@ -227,7 +227,10 @@ pub struct ChannelView {
 
 #[derive(Default)]
 struct Inner {
-    series: BTreeMap<(String, String), Series>,
+    /// Channel, then source: looked up by `&str` on every request, without building a key.
+    series: BTreeMap<String, BTreeMap<String, Series>>,
+    /// How many series `series` holds (bounded by [`MAX_SERIES`]).
+    series_count: usize,
     channels: BTreeMap<String, Channel>,
     /// (ms, spool entries) samples, for the spool's trend.
     spool: Vec<(u64, u64)>,
@@ -253,14 +256,30 @@ impl Collector {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        let key = (channel.to_string(), source.to_string());
-        if !inner.series.contains_key(&key) && inner.series.len() >= MAX_SERIES {
-            return;
+        let known = inner
+            .series
+            .get(channel)
+            .is_some_and(|sources| sources.contains_key(source));
+        if !known {
+            if inner.series_count >= MAX_SERIES {
+                return;
+            }
+            inner.series.entry(channel.to_string()).or_default().insert(
+                source.to_string(),
+                Series {
+                    minutes: Ring::new(),
+                    last_ms: None,
+                },
+            );
+            inner.series_count += 1;
         }
-        let series = inner.series.entry(key).or_insert_with(|| Series {
-            minutes: Ring::new(),
-            last_ms: None,
-        });
+        let Some(series) = inner
+            .series
+            .get_mut(channel)
+            .and_then(|sources| sources.get_mut(source))
+        else {
+            return;
+        };
         series.minutes.slot(now / 60_000)[outcome_index(outcome)] += 1;
         series.last_ms = Some(series.last_ms.map_or(now, |l| l.max(now)));
         channel_entry(&mut inner, channel).touch(now);
@@ -345,7 +364,11 @@ impl Collector {
                 },
             );
         }
-        for ((channel, source), series) in &inner.series {
+        let series = inner
+            .series
+            .iter()
+            .flat_map(|(channel, sources)| sources.iter().map(move |s| (channel, s)));
+        for (channel, (source, series)) in series {
             let mut view = SourceView {
                 source: source.clone(),
                 last_ms: series.last_ms,
