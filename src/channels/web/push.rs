@@ -10,14 +10,14 @@ use futures_util::future::join_all;
 use intake_web::{BatchReply, PostOutcome, PostResult, PostStatus};
 use std::net::SocketAddr;
 
-use super::config::WebChannelConfig;
+use super::WebChannel;
 use crate::hook::{body, ApiError, ChannelState, HeaderView, Hook};
 use crate::pipeline::NotDurable;
 use crate::telemetry;
 
 /// Verifies the batch, publishes each accepted post, answers per post in input order.
 pub async fn push(
-    State(app): State<ChannelState<WebChannelConfig>>,
+    State(app): State<ChannelState<WebChannel>>,
     Path(partner): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
@@ -38,7 +38,7 @@ pub async fn push(
             let view = HeaderView(&headers);
             intake_web::handle(
                 &hook.inbound("POST", &uri, &view, &bytes, Some(peer.ip())),
-                &partner,
+                partner,
             )?
         };
         // Only now is the partner authenticated: a forged push must not spend its budget.
@@ -73,7 +73,7 @@ pub async fn push(
 
 /// Publishes one post, or reports why it was rejected. Only "not durable" fails the batch.
 async fn admit(
-    app: &ChannelState<WebChannelConfig>,
+    app: &ChannelState<WebChannel>,
     source: &str,
     outcome: PostOutcome,
 ) -> Result<PostResult, NotDurable> {
