@@ -20,7 +20,7 @@ pub const MAX_ELEMENTS: usize = 512;
 ///
 /// Names and values borrow from the parsed body wherever they can (a value is owned only when an
 /// entity had to be resolved or it came in several pieces): a push is parsed on every request, and
-/// owning each name and value cost two allocations per field, a sixth of a WeChat request's.
+/// owning each name and value cost two allocations per field, an eighth of a WeChat request's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fields<'a>(Vec<(&'a str, Cow<'a, str>)>);
 
@@ -189,7 +189,7 @@ fn element_name<'a>(body: &'a str, raw: &[u8]) -> Result<&'a str, AdapterError> 
         .checked_add(raw.len())
         .and_then(|end| body.get(start..end))
         .filter(|name| name.as_ptr() == raw.as_ptr())
-        .ok_or_else(|| AdapterError::Encoding("element name is not UTF-8".into()))
+        .ok_or_else(|| malformed("element name outside the document"))
 }
 
 /// Joins the text pieces of one element, leaving `pieces` empty. Pretty-printed pushes put
