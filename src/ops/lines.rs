@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::named::named;
+
 /// How often the counts are written to disk.
 pub const PERSIST_EVERY: Duration = Duration::from_secs(5);
 /// The label of requests on no configured line.
@@ -36,12 +38,7 @@ pub struct Tally {
 
 impl Tally {
     fn add(&mut self, channel: &str, urgent: bool) {
-        match self.by_channel.get_mut(channel) {
-            Some(n) => *n += 1,
-            None => {
-                self.by_channel.insert(channel.to_string(), 1);
-            }
-        }
+        *named(&mut self.by_channel, channel, || 0) += 1;
         self.total += 1;
         self.urgent += u64::from(urgent);
     }
@@ -205,8 +202,8 @@ impl LineBoard {
         } else {
             OTHER
         };
-        bump(&mut s.lines, line, channel, urgent);
-        bump(&mut s.desks, desk, channel, urgent);
+        named(&mut s.lines, line, Tally::default).add(channel, urgent);
+        named(&mut s.desks, desk, Tally::default).add(channel, urgent);
         if s.minutes.back().is_none_or(|m| m.minute != minute) {
             s.minutes.push_back(Minute {
                 minute,
@@ -217,8 +214,8 @@ impl LineBoard {
             s.minutes.pop_front();
         }
         if let Some(m) = s.minutes.back_mut() {
-            bump(&mut m.lines, line, channel, urgent);
-            bump(&mut m.desks, desk, channel, urgent);
+            named(&mut m.lines, line, Tally::default).add(channel, urgent);
+            named(&mut m.desks, desk, Tally::default).add(channel, urgent);
         }
         s.dirty = true;
     }
@@ -326,18 +323,6 @@ impl LineBoard {
                 }
             }
         })
-    }
-}
-
-/// Counts one request on `key`'s tally, copying the name only the first time it is seen (this
-/// runs for every request: a name per map and per minute was four allocations each time).
-fn bump(tallies: &mut BTreeMap<String, Tally>, key: &str, channel: &str, urgent: bool) {
-    match tallies.get_mut(key) {
-        Some(tally) => tally.add(channel, urgent),
-        None => tallies
-            .entry(key.to_string())
-            .or_default()
-            .add(channel, urgent),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod lines;
+mod named;
 pub mod stats;
 pub mod view;
 

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::named::named;
+
 /// The outcomes counted, in the order of [`Counts`]; anything else counts as `other`.
 pub const OUTCOMES: [&str; 10] = [
     "accepted",
@@ -253,9 +255,10 @@ impl Collector {
     /// Counts one outcome of `channel`/`source` at `now` (ms since the epoch).
     pub fn record_at(&self, channel: &str, source: &str, outcome: &str, now: u64) {
         let channel = channel_name(channel);
-        let Ok(mut inner) = self.inner.lock() else {
+        let Ok(mut guard) = self.inner.lock() else {
             return;
         };
+        let inner = &mut *guard;
         let known = inner
             .series
             .get(channel)
@@ -264,25 +267,16 @@ impl Collector {
             if inner.series_count >= MAX_SERIES {
                 return;
             }
-            inner.series.entry(channel.to_string()).or_default().insert(
-                source.to_string(),
-                Series {
-                    minutes: Ring::new(),
-                    last_ms: None,
-                },
-            );
             inner.series_count += 1;
         }
-        let Some(series) = inner
-            .series
-            .get_mut(channel)
-            .and_then(|sources| sources.get_mut(source))
-        else {
-            return;
-        };
+        let sources = named(&mut inner.series, channel, BTreeMap::new);
+        let series = named(sources, source, || Series {
+            minutes: Ring::new(),
+            last_ms: None,
+        });
         series.minutes.slot(now / 60_000)[outcome_index(outcome)] += 1;
         series.last_ms = Some(series.last_ms.map_or(now, |l| l.max(now)));
-        channel_entry(&mut inner, channel).touch(now);
+        channel_entry(inner, channel).touch(now);
     }
 
     /// Records the latency of one hook request of `channel` that ended at `now`.
@@ -394,8 +388,5 @@ impl Collector {
 }
 
 fn channel_entry<'a>(inner: &'a mut Inner, channel: &str) -> &'a mut Channel {
-    if !inner.channels.contains_key(channel) {
-        inner.channels.insert(channel.to_string(), Channel::new());
-    }
-    inner.channels.get_mut(channel).expect("inserted above")
+    named(&mut inner.channels, channel, Channel::new)
 }
