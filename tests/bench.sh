@@ -51,29 +51,9 @@ source tests/bench_common.sh
 tansu_pid=0
 fresh_broker() {
   [ "$tansu_pid" != 0 ] && { kill "$tansu_pid" 2>/dev/null; wait "$tansu_pid" 2>/dev/null || true; }
-  kafka_port=$(free_port)
-  RUST_LOG=warn "$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
-    --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine memory://tansu/ \
-    >>"$work/tansu.log" 2>&1 &
-  tansu_pid=$!
-  pids+=("$tansu_pid")
-  wait_port "$kafka_port"
+  start_broker
 }
-redis_port=$(free_port)
-redis-server --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$redis_port"
-
-# $1 channel, $2 name, $3 url, $4.. extra flags -> JSON on stdout
-load() {
-  local channel=$1 name=$2 url=$3
-  shift 3
-  local secret=$TOKEN
-  [ "$channel" = web ] && secret=$WEB_SECRET
-  INTAKE_LOAD_SECRET="$secret" INTAKE_LOAD_AES_KEY="$AES_KEY" "$bin/intake-load" --json \
-    --channel "$channel" --name "$name" --url "$url" --app-id "$APP_ID" \
-    --duration "${run_seconds:-$SECONDS_PER_RUN}s" --requests 100000000 "$@"
-}
+start_redis
 
 results="$work/results.jsonl"
 : >"$results"
@@ -158,19 +138,8 @@ for mode in echo journal kafka bridge cluster; do
     wait_port "$port"
     url="http://127.0.0.1:$port"
   else
-    port=$(free_port) ops=$(free_port)
-    cfg=$(gateway_config "$mode" "$port" "$ops")
-    "$bin/intake-gateway" --config "$cfg" >"$work/gateway-$mode.log" 2>&1 &
-    pid=$!
-    pids+=("$pid")
-    wait_port "$port"
-    url="http://127.0.0.1:$port"
-    # Kafka mode: wait until the producer reached the broker, so nothing lands in the spool.
-    for _ in $(seq 100); do
-      curl -sf "http://127.0.0.1:$ops/readyz" | grep -q '"sink_up":true' && break
-      [ "$mode" = journal ] && break
-      sleep 0.1
-    done
+    start_gateway "$mode"
+    pid=$PID url="http://127.0.0.1:$PORT"
   fi
   echo "==> $mode"
   for s in "${scenarios[@]}"; do

@@ -1,9 +1,9 @@
-# Shared by tests/bench.sh and tests/soak.sh (sourced, not run): the image's allocator settings,
-# the scratch dir and the processes to stop at exit, loopback ports, and the gateway configuration
-# both measure.
+# Shared by tests/bench.sh, tests/bench_pair.sh and tests/soak.sh (sourced, not run): the image's
+# allocator settings, the scratch dir and the processes to stop at exit, loopback ports, the gateway
+# configuration they measure, and starting the broker, Redis, a gateway and the load tool.
 #
-# For the kafka and cluster modes of `gateway_config`, the caller sets `kafka_port` and
-# `redis_port` first.
+# The caller sets `bin` (the release binaries) and, for `load`, `SECONDS_PER_RUN`; for the kafka
+# and cluster modes of `gateway_config` and `start_gateway`, it starts the broker and Redis first.
 
 # The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
 export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
@@ -74,3 +74,51 @@ EOF
   echo "$cfg"
 }
 
+
+# Starts a fresh tansu (memory engine) on a new port: sets kafka_port and tansu_pid.
+start_broker() {
+  kafka_port=$(free_port)
+  RUST_LOG=warn "$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
+    --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine memory://tansu/ \
+    >>"$work/tansu.log" 2>&1 &
+  tansu_pid=$!
+  pids+=("$tansu_pid")
+  wait_port "$kafka_port"
+}
+
+# Starts redis-server without persistence on a new port: sets redis_port.
+start_redis() {
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_port "$redis_port"
+}
+
+# $1 mode (journal|kafka|cluster): starts a gateway on `gateway_config` and sets PORT, OPS and PID;
+# its output goes to GATEWAY_LOG (default: a file in the scratch dir). In the Kafka modes it returns
+# once the producer reached the broker, so nothing lands in the spool.
+start_gateway() {
+  PORT=$(free_port) OPS=$(free_port)
+  "$bin/intake-gateway" --config "$(gateway_config "$1" "$PORT" "$OPS")" \
+    >"${GATEWAY_LOG:-$work/gateway-$1-$PORT.log}" 2>&1 &
+  PID=$!
+  pids+=("$PID")
+  wait_port "$PORT"
+  [ "$1" = journal ] && return 0
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$OPS/readyz" | grep -q '"sink_up":true' && return 0
+    sleep 0.1
+  done
+}
+
+# $1 channel, $2 name, $3 url, $4.. extra flags -> the load tool's JSON report on stdout; runs
+# `run_seconds` (default SECONDS_PER_RUN) with this run's secrets.
+load() {
+  local channel=$1 name=$2 url=$3
+  shift 3
+  local secret=$TOKEN
+  [ "$channel" = web ] && secret=$WEB_SECRET
+  INTAKE_LOAD_SECRET="$secret" INTAKE_LOAD_AES_KEY="$AES_KEY" "$bin/intake-load" --json \
+    --channel "$channel" --name "$name" --url "$url" --app-id "$APP_ID" \
+    --duration "${run_seconds:-$SECONDS_PER_RUN}s" --requests 100000000 "$@"
+}

@@ -30,41 +30,18 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 # shellcheck source=tests/bench_common.sh
 source tests/bench_common.sh
 
-kafka_port=$(free_port) redis_port=$(free_port)
-RUST_LOG=warn "$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
-  --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine memory://tansu/ \
-  >"$work/tansu.log" 2>&1 &
-pids+=($!)
-redis-server --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$kafka_port"
-wait_port "$redis_port"
-
-# $1 mode: starts a gateway and sets PORT once its producer reached the broker
-start() {
-  local ops
-  PORT=$(free_port) ops=$(free_port)
-  "$bin/intake-gateway" --config "$(gateway_config "$1" "$PORT" "$ops")" >"$work/gateway-$1.log" 2>&1 &
-  pids+=($!)
-  wait_port "$PORT"
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$ops/readyz" | grep -q '"sink_up":true' && break
-    sleep 0.1
-  done
-}
-start kafka
+start_broker
+start_redis
+start_gateway kafka
 kafka_gw=$PORT
-start cluster
+start_gateway cluster
 cluster_gw=$PORT
 
 # $1 channel, $2 name, $3 port, $4 connections, $5.. flags -> req/s on stdout
 rate() {
-  local channel=$1 name=$2 port=$3 conns=$4 secret=$TOKEN
+  local channel=$1 name=$2 port=$3 conns=$4
   shift 4
-  [ "$channel" = web ] && secret=$WEB_SECRET
-  INTAKE_LOAD_SECRET="$secret" "$bin/intake-load" --json --channel "$channel" --name "$name" \
-    --url "http://127.0.0.1:$port" --app-id "$APP_ID" --duration "${SECONDS_PER_RUN}s" \
-    --requests 100000000 --concurrency "$conns" --warmup 2000 "$@" |
+  load "$channel" "$name" "http://127.0.0.1:$port" --concurrency "$conns" --warmup 2000 "$@" |
     python3 -c '
 import json, sys
 d = json.load(sys.stdin)
