@@ -131,12 +131,8 @@ for mode in echo journal kafka bridge cluster; do
   if [ "$mode" = echo ]; then
     url="http://127.0.0.1:$echo_port" pid=0
   elif [ "$mode" = bridge ]; then
-    port=$(free_port)
-    env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-bridge" "127.0.0.1:$port" "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge.log" 2>&1 &
-    pid=$!
-    pids+=("$pid")
-    wait_port "$port"
-    url="http://127.0.0.1:$port"
+    start_bridge
+    pid=$PID url="http://127.0.0.1:$PORT"
   else
     start_gateway "$mode"
     pid=$PID url="http://127.0.0.1:$PORT"

@@ -111,6 +111,16 @@ start_gateway() {
   done
 }
 
+# Starts intake-bridge (the plain webhook → Kafka bridge) on the broker: sets PORT and PID.
+start_bridge() {
+  PORT=$(free_port)
+  env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-bridge" "127.0.0.1:$PORT" \
+    "127.0.0.1:$kafka_port" bench.bridge.v1 >"$work/bridge-$PORT.log" 2>&1 &
+  PID=$!
+  pids+=("$PID")
+  wait_port "$PORT"
+}
+
 # $1 channel, $2 name, $3 url, $4.. extra flags -> the load tool's JSON report on stdout; runs
 # `run_seconds` (default SECONDS_PER_RUN) with this run's secrets.
 load() {
