@@ -14,7 +14,8 @@
 # target's mean over the echo's mean of the same rounds. Prints req/s, wrk's p99 and the CPU
 # per request (from /proc) of the target and of the broker.
 #
-#   tests/bench_wrk.sh                       # about 12 minutes on 2 cores
+#   tests/bench_wrk.sh                       # about 8 minutes on 2 cores
+#   tests/bench_wrk.sh --write-readme        # ... and replaces its table in README.md
 #   BENCH_ROUNDS=3 BENCH_SECONDS=5 tests/bench_wrk.sh journal kafka
 #
 # A benchmark, never a timed test: it fails only when a part is missing or a request was not
@@ -24,11 +25,13 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN="${BENCH_SECONDS:-8}"
 ROUNDS="${BENCH_ROUNDS:-2}"
+WRITE_README=false
+[ "${1:-}" = "--write-readme" ] && { WRITE_README=true; shift; }
 targets=("$@")
 [ ${#targets[@]} = 0 ] && targets=(journal kafka cluster bridge)
 for t in "${targets[@]}"; do
   case $t in journal | kafka | cluster | bridge) ;; *)
-    echo "usage: tests/bench_wrk.sh [journal|kafka|cluster|bridge]..." >&2
+    echo "usage: tests/bench_wrk.sh [--write-readme] [journal|kafka|cluster|bridge]..." >&2
     exit 2
     ;;
   esac
@@ -117,10 +120,15 @@ for target in "${targets[@]}"; do
   kill "$PID" 2>/dev/null || true
 done
 
-python3 - "$results" "$SECONDS_PER_RUN" "$(getconf CLK_TCK)" <<'PY'
-import collections, sys
+table=$(python3 - "$results" "$SECONDS_PER_RUN" "$(getconf CLK_TCK)" "$ROUNDS" <<'PY'
+import collections, os, platform, sys
 rows = [l.split() for l in open(sys.argv[1])]
-seconds, tick_us = int(sys.argv[2]), 1e6 / int(sys.argv[3])
+seconds, tick_us, rounds = int(sys.argv[2]), 1e6 / int(sys.argv[3]), sys.argv[4]
+model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+print(f"Measured by `tests/bench_wrk.sh` on {os.cpu_count()} cores ({model}), Linux {platform.release()}, "
+      f"everything on one machine: wrk 4.1 (`-t2`), gateway, tansu, Redis. Closed loop, {rounds} rounds "
+      f"of {seconds} s per connection count, the echo and the target in turn; the ratio is the target's "
+      "mean over the echo's mean of the same rounds. WeChat plaintext text pushes, each new.")
 names = {"journal": "gateway → journal", "kafka": "gateway → Kafka",
          "cluster": "gateway → Kafka, cluster mode (Redis)", "bridge": "plain bridge → Kafka (intake-bridge)"}
 runs = collections.defaultdict(list)
@@ -128,19 +136,19 @@ for target, conns, _round, who, rps, p99, server, broker in rows:
     runs[target, int(conns), who].append((int(rps), float(p99), int(server), int(broker)))
 mean = lambda xs: sum(xs) / len(xs)
 ratio = {}
-print("\n| target | conn. | req/s (rounds) | echo req/s (rounds) | ratio to echo | p99 | CPU µs/request: target, broker |")
+print("\n| target | conn. | req/s (rounds) | echo req/s (rounds) | ratio to echo | p99 | CPU µs/request: target, broker (echo) |")
 print("|---|---|---|---|---|---|---|")
 for target in dict.fromkeys(r[0] for r in rows):
     for conns in (64, 256):
         t, e = runs[target, conns, "target"], runs[target, conns, "echo"]
         rps, echo = mean([r[0] for r in t]), mean([r[0] for r in e])
         ratio[target, conns] = rps / echo
-        n = rps * seconds * len(t)
-        cpu = sum(r[2] for r in t) * tick_us / n
-        broker = sum(r[3] for r in t) * tick_us / n
+        per_request = lambda xs, i: sum(r[i] for r in xs) * tick_us / (mean([r[0] for r in xs]) * seconds * len(xs))
+        cpu, echo_cpu = per_request(t, 2), per_request(e, 2)
+        broker = f"{per_request(t, 3):.0f}" if target != "journal" else "-"
         spread = lambda xs: "-".join(f"{x:,}" for x in sorted(r[0] for r in xs))
         print(f"| {names[target]} | {conns} | {rps:,.0f} ({spread(t)}) | {echo:,.0f} ({spread(e)}) | "
-              f"{ratio[target, conns]:.2f} | {max(r[1] for r in t):.1f} ms | {cpu:.0f}, {broker:.0f} |")
+              f"{ratio[target, conns]:.2f} | {max(r[1] for r in t):.1f} ms | {cpu:.0f}, {broker} ({echo_cpu:.0f}) |")
 def over(num, den, label):
     if (num, 64) in ratio and (den, 64) in ratio:
         print(f"\n{label} (ratio over ratio, 64 / 256 conn.): "
@@ -148,3 +156,19 @@ def over(num, den, label):
 over("kafka", "bridge", "Gateway → Kafka over the plain bridge")
 over("cluster", "kafka", "Cluster mode over Kafka alone")
 PY
+)
+echo
+echo "$table"
+if $WRITE_README; then
+  python3 - "$table" <<'PY'
+import sys
+begin, end = "<!-- bench-wrk:begin -->", "<!-- bench-wrk:end -->"
+text = open("README.md").read()
+if begin not in text or end not in text:
+    sys.exit("FATAL: README.md has no bench-wrk:begin/bench-wrk:end markers")
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open("README.md", "w").write(head + begin + "\n" + sys.argv[1] + "\n" + end + tail)
+print("==> README.md wrk table replaced")
+PY
+fi
