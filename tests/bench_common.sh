@@ -1,12 +1,14 @@
-# Shared by tests/bench.sh, tests/bench_pair.sh and tests/soak.sh (sourced, not run): the image's
-# allocator settings, the scratch dir and the processes to stop at exit, loopback ports, the gateway
-# configuration they measure, and starting the broker, Redis, a gateway and the load tool.
+# Shared by the bench scripts and tests/soak.sh (sourced, not run): the image's allocator settings,
+# the scratch dir and the processes to stop at exit, loopback ports, the gateway configuration they
+# measure, starting the broker, Redis, a gateway and the load tool, and a process's CPU and a wrk
+# run.
 #
 # The caller sets `bin` (the release binaries) and, for `load`, `SECONDS_PER_RUN`; for the kafka
 # and cluster modes of `gateway_config` and `start_gateway`, it starts the broker and Redis first.
 
-# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel at once.
-export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
+# The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel 100 ms
+# after they are freed.
+export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-100}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 
 work="$(mktemp -d /tmp/intake-bench.XXXXXX)"
 pids=()
@@ -97,9 +99,11 @@ start_redis() {
 # $1 mode (journal|kafka|cluster): starts a gateway on `gateway_config` and sets PORT, OPS and PID;
 # its output goes to GATEWAY_LOG (default: a file in the scratch dir). In the Kafka modes it returns
 # once the producer reached the broker, so nothing lands in the spool.
+# GATEWAY_BIN runs another build, GATEWAY_ENV (space-separated NAME=value) adds to its environment.
 start_gateway() {
   PORT=$(free_port) OPS=$(free_port)
-  "$bin/intake-gateway" --config "$(gateway_config "$1" "$PORT" "$OPS")" \
+  # shellcheck disable=SC2086 # GATEWAY_ENV is a list of words
+  env ${GATEWAY_ENV:-} "${GATEWAY_BIN:-$bin/intake-gateway}" --config "$(gateway_config "$1" "$PORT" "$OPS")" \
     >"${GATEWAY_LOG:-$work/gateway-$1-$PORT.log}" 2>&1 &
   PID=$!
   pids+=("$PID")
@@ -131,4 +135,28 @@ load() {
   INTAKE_LOAD_SECRET="$secret" INTAKE_LOAD_AES_KEY="$AES_KEY" "$bin/intake-load" --json \
     --channel "$channel" --name "$name" --url "$url" --app-id "$APP_ID" \
     --duration "${run_seconds:-$SECONDS_PER_RUN}s" --requests 100000000 "$@"
+}
+
+# $1 pid -> its user + system CPU so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# $1 port, $2 connections, $3 seed (new per run: a MsgId seen before would be a duplicate)
+#   -> "req/s p99-ms" on stdout; fails unless every answer was a 2xx.
+wrk_run() {
+  local port=$1 conns=$2 seed=$3 ts nonce=$RANDOM signature out
+  # A fresh timestamp per run keeps the signed query inside the gateway's window.
+  ts=$(date +%s)
+  signature=$(python3 -c 'import hashlib, sys; print(hashlib.sha1("".join(sorted(sys.argv[1:])).encode()).hexdigest())' \
+    "$TOKEN" "$ts" "$nonce")
+  out=$(WRK_PATH="/hooks/wechat/plain?signature=$signature&timestamp=$ts&nonce=$nonce" WRK_SEED=$seed \
+    wrk -t2 -c"$conns" -d"${SECONDS_PER_RUN}s" --latency -s tests/wrk/wechat.lua "http://127.0.0.1:$port")
+  python3 -c '
+import re, sys
+out = sys.argv[1]
+if "Non-2xx" in out or "Socket errors" in out:
+    sys.exit("FATAL: not every request got a 2xx:\n" + out)
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+print(round(rps), round(float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit], 2))
+' "$out"
 }

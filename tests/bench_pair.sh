@@ -50,7 +50,7 @@ other_port=$PORT other_pid=$PID
 what="cluster mode / Kafka alone"
 [ "$OTHER" = bridge ] && what="gateway (Kafka alone) / bridge"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 
 # $1 channel, $2 name, $3 port, $4 pid, $5 connections, $6.. flags
 #   -> "req/s server-µs/request broker-µs/request" on stdout

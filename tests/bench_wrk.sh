@@ -51,29 +51,6 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 # shellcheck source=tests/bench_common.sh
 source tests/bench_common.sh
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# $1 port, $2 connections, $3 seed (new per run: a MsgId seen before would be a duplicate)
-#   -> "req/s p99-ms" on stdout; fails unless every answer was a 2xx.
-wrk_run() {
-  local port=$1 conns=$2 seed=$3 ts nonce=$RANDOM signature out
-  # A fresh timestamp per run keeps the signed query inside the gateway's window.
-  ts=$(date +%s)
-  signature=$(python3 -c 'import hashlib, sys; print(hashlib.sha1("".join(sorted(sys.argv[1:])).encode()).hexdigest())' \
-    "$TOKEN" "$ts" "$nonce")
-  out=$(WRK_PATH="/hooks/wechat/plain?signature=$signature&timestamp=$ts&nonce=$nonce" WRK_SEED=$seed \
-    wrk -t2 -c"$conns" -d"${SECONDS_PER_RUN}s" --latency -s tests/wrk/wechat.lua "http://127.0.0.1:$port")
-  python3 -c '
-import re, sys
-out = sys.argv[1]
-if "Non-2xx" in out or "Socket errors" in out:
-    sys.exit("FATAL: not every request got a 2xx:\n" + out)
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
-print(round(rps), round(float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit], 2))
-' "$out"
-}
-
 seed=$((RANDOM % 90 * 1000))
 echo_port=$(free_port)
 env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-echo" "127.0.0.1:$echo_port" &
