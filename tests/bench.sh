@@ -33,17 +33,14 @@ WRITE_README=false
 
 # shellcheck source=tests/tansu.sh
 source tests/tansu.sh
-command -v redis-server >/dev/null 2>&1 || {
-  echo "==> installing redis-server (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
-}
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
+need_tools redis-server
 
 echo "==> cargo build --release (gateway, echo baseline, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-bridge --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-# shellcheck source=tests/bench_common.sh
-source tests/bench_common.sh
 
 # A fresh broker for each target that uses Kafka: tansu's memory engine keeps every record, and
 # past about a gigabyte of them this VM's host steals 8-9 % of its CPU (measured: the echo alone
@@ -230,16 +227,4 @@ PY
 )
 echo
 echo "$table"
-if $WRITE_README; then
-  python3 - "$table" <<'PY'
-import sys
-begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-text = open("README.md").read()
-if begin not in text or end not in text:
-    sys.exit("FATAL: README.md has no bench:begin/bench:end markers")
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open("README.md", "w").write(head + begin + "\n" + sys.argv[1] + "\n" + end + tail)
-print("==> README.md Performance table replaced")
-PY
-fi
+$WRITE_README && write_readme bench "$table"

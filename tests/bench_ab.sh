@@ -29,17 +29,12 @@ ROUNDS="${BENCH_ROUNDS:-4}"
 
 # shellcheck source=tests/tansu.sh
 source tests/tansu.sh
-for tool in wrk redis-server; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    echo "==> installing $tool (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool"
-  }
-done
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
+need_tools wrk redis-server
 echo "==> cargo build --release (gateway)"
 cargo build --release --locked --bin intake-gateway
 bin="${CARGO_TARGET_DIR:-target}/release"
-# shellcheck source=tests/bench_common.sh
-source tests/bench_common.sh
 
 tansu_pid=0
 [ "$MODE" != journal ] && start_broker

@@ -160,3 +160,30 @@ value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
 print(round(rps), round(float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit], 2))
 ' "$out"
 }
+
+# Installs each missing command from the Debian package of the same name (redis-server, wrk).
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    echo "==> installing $tool (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool"
+  done
+}
+
+# $1 marker name, $2 text: replaces what README.md holds between <!-- $1:begin --> and
+# <!-- $1:end --> (the tables that `--write-readme` regenerates).
+write_readme() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+name, table = sys.argv[1], sys.argv[2]
+begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+text = open("README.md").read()
+if begin not in text or end not in text:
+    sys.exit(f"FATAL: README.md has no {name}:begin/{name}:end markers")
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open("README.md", "w").write(head + begin + "\n" + table + "\n" + end + tail)
+print(f"==> README.md: the table between the {name} markers replaced")
+PY
+}

@@ -31,15 +31,12 @@ ROUNDS="${PAIR_ROUNDS:-3}"
 
 # shellcheck source=tests/tansu.sh
 source tests/tansu.sh
-command -v redis-server >/dev/null 2>&1 || {
-  echo "==> installing redis-server (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
-}
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
+need_tools redis-server
 echo "==> cargo build --release (gateway, bridge, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-bridge --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
-# shellcheck source=tests/bench_common.sh
-source tests/bench_common.sh
 
 start_broker
 start_redis

@@ -39,17 +39,12 @@ done
 
 # shellcheck source=tests/tansu.sh
 source tests/tansu.sh
-for tool in wrk redis-server; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    echo "==> installing $tool (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool"
-  }
-done
+# shellcheck source=tests/bench_common.sh
+source tests/bench_common.sh
+need_tools wrk redis-server
 echo "==> cargo build --release (gateway, echo baseline, bridge)"
 cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-bridge
 bin="${CARGO_TARGET_DIR:-target}/release"
-# shellcheck source=tests/bench_common.sh
-source tests/bench_common.sh
 
 seed=$((RANDOM % 90 * 1000))
 echo_port=$(free_port)
@@ -136,16 +131,4 @@ PY
 )
 echo
 echo "$table"
-if $WRITE_README; then
-  python3 - "$table" <<'PY'
-import sys
-begin, end = "<!-- bench-wrk:begin -->", "<!-- bench-wrk:end -->"
-text = open("README.md").read()
-if begin not in text or end not in text:
-    sys.exit("FATAL: README.md has no bench-wrk:begin/bench-wrk:end markers")
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open("README.md", "w").write(head + begin + "\n" + sys.argv[1] + "\n" + end + tail)
-print("==> README.md wrk table replaced")
-PY
-fi
+$WRITE_README && write_readme bench-wrk "$table"
