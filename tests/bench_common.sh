@@ -3,7 +3,7 @@
 # measure, starting the broker, Redis, a gateway and the load tool, and a process's CPU and a wrk
 # run.
 #
-# The caller sets `bin` (the release binaries) and, for `load`, `SECONDS_PER_RUN`; for the kafka
+# The caller sets `bin` (the release binaries) and, for `load` and `wrk_run`, `SECONDS_PER_RUN`; for the kafka
 # and cluster modes of `gateway_config` and `start_gateway`, it starts the broker and Redis first.
 
 # The allocator settings of the image (deploy/Dockerfile): pages go back to the kernel 100 ms
@@ -159,6 +159,14 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
 print(round(rps), round(float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit], 2))
 ' "$out"
+}
+
+# $1 ops port, $2 label: fails when that gateway answered any request as a duplicate, which it
+# does without reaching the sink (the message ids of two wrk runs overlapped).
+no_duplicates() {
+  local duplicates
+  duplicates=$(curl -sf "http://127.0.0.1:$1/metrics" | awk '/^intake_requests_total.*outcome="duplicate"/ {n += $2} END {print n + 0}')
+  [ "$duplicates" = 0 ] || { echo "FATAL: $2 answered $duplicates duplicates" >&2; exit 1; }
 }
 
 # Installs each missing command from the Debian package of the same name (redis-server, wrk).

@@ -47,8 +47,6 @@ other_port=$PORT other_pid=$PID
 what="cluster mode / Kafka alone"
 [ "$OTHER" = bridge ] && what="gateway (Kafka alone) / bridge"
 
-
-
 # $1 channel, $2 name, $3 port, $4 pid, $5 connections, $6.. flags
 #   -> "req/s server-µs/request broker-µs/request" on stdout
 rate() {
