@@ -41,15 +41,6 @@ echo "==> cargo build --release (gateway, echo baseline, load tool)"
 cargo build --release --locked --bin intake-gateway --bin intake-echo --bin intake-bridge --bin intake-load
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-
-# A fresh broker for each target that uses Kafka: tansu's memory engine keeps every record, and
-# past about a gigabyte of them this VM's host steals 8-9 % of its CPU (measured: the echo alone
-# fell from 40-53k to 30-32k req/s), which would slow every later row, broker or not.
-tansu_pid=0
-fresh_broker() {
-  [ "$tansu_pid" != 0 ] && { kill "$tansu_pid" 2>/dev/null; wait "$tansu_pid" 2>/dev/null || true; }
-  start_broker
-}
 start_redis
 
 results="$work/results.jsonl"
@@ -111,10 +102,7 @@ PY
   echo "    $scenario / $target: $(tail -1 "$results")"
 }
 
-echo_port=$(free_port)
-env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-echo" "127.0.0.1:$echo_port" &
-pids+=($!)
-wait_port "$echo_port"
+start_echo
 
 # scenario label, channel, account/partner name, extra flags
 scenarios=(
@@ -124,7 +112,8 @@ scenarios=(
   "Web push, batch of 10 posts|web|baixing|--posts 10"
 )
 for mode in echo journal kafka bridge cluster; do
-  case $mode in kafka | bridge | cluster) fresh_broker ;; esac
+  # A fresh broker for each target that uses Kafka (stop_broker says why).
+  case $mode in kafka | bridge | cluster) stop_broker; start_broker ;; esac
   if [ "$mode" = echo ]; then
     url="http://127.0.0.1:$echo_port" pid=0
   elif [ "$mode" = bridge ]; then

@@ -36,7 +36,6 @@ echo "==> cargo build --release (gateway)"
 cargo build --release --locked --bin intake-gateway
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-tansu_pid=0
 [ "$MODE" != journal ] && start_broker
 [ "$MODE" = cluster ] && start_redis
 declare -A port pid ops

@@ -77,6 +77,9 @@ EOF
 }
 
 
+# The broker of the moment (0: none).
+tansu_pid=0
+
 # Starts a fresh tansu (memory engine) on a new port: sets kafka_port and tansu_pid.
 start_broker() {
   kafka_port=$(free_port)
@@ -86,6 +89,24 @@ start_broker() {
   tansu_pid=$!
   pids+=("$tansu_pid")
   wait_port "$kafka_port"
+}
+
+# Stops the broker started last, if any. tansu's memory engine keeps every record, and past
+# about a gigabyte of them this VM's host steals 8-9 % of its CPU (measured: the echo alone fell
+# from 40-53k to 30-32k req/s), which would slow every later measurement, broker or not: so each
+# target that uses Kafka gets a fresh one.
+stop_broker() {
+  [ "$tansu_pid" != 0 ] && { kill "$tansu_pid" 2>/dev/null; wait "$tansu_pid" 2>/dev/null || true; }
+  tansu_pid=0
+}
+
+# Starts the bare axum echo handler on a new port: sets echo_port and echo_pid.
+start_echo() {
+  echo_port=$(free_port)
+  env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-echo" "127.0.0.1:$echo_port" &
+  echo_pid=$!
+  pids+=("$echo_pid")
+  wait_port "$echo_port"
 }
 
 # Starts redis-server without persistence on a new port: sets redis_port.

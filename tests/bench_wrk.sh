@@ -12,7 +12,7 @@
 # each on a fresh broker. For each, at 64 and 256 connections, BENCH_ROUNDS rounds of
 # BENCH_SECONDS each of the echo and the target, the order alternating; the ratio is the
 # target's mean over the echo's mean of the same rounds. Prints req/s, wrk's p99 and the CPU
-# per request (from /proc) of the target and of the broker.
+# per request (from /proc) of the target, the broker and the echo.
 #
 #   tests/bench_wrk.sh                       # about 8 minutes on 2 cores
 #   tests/bench_wrk.sh --write-readme        # ... and replaces its table in README.md
@@ -47,19 +47,13 @@ cargo build --release --locked --bin intake-gateway --bin intake-echo --bin inta
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 seed=$((RANDOM % 90 * 1000))
-echo_port=$(free_port)
-env ${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS} "$bin/intake-echo" "127.0.0.1:$echo_port" &
-echo_pid=$!
-pids+=("$echo_pid")
-wait_port "$echo_port"
+start_echo
 
-tansu_pid=0
 results="$work/results.txt"
 : >"$results"
 for target in "${targets[@]}"; do
-  # A fresh broker per Kafka target (tansu's memory engine keeps every record; see bench.sh).
-  [ "$tansu_pid" != 0 ] && { kill "$tansu_pid" 2>/dev/null; wait "$tansu_pid" 2>/dev/null || true; }
-  tansu_pid=0
+  # A fresh broker per Kafka target (stop_broker says why).
+  stop_broker
   [ "$target" != journal ] && start_broker
   [ "$target" = cluster ] && [ -z "${redis_port:-}" ] && start_redis
   if [ "$target" = bridge ]; then start_bridge; else start_gateway "$target"; fi
