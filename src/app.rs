@@ -65,6 +65,8 @@ pub struct Gateway {
     /// The sink in use.
     pub sink_kind: &'static str,
     stop: watch::Sender<bool>,
+    /// Set when shutdown is over: the hook-serving threads may then drop their runtimes.
+    retired: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     upkeep: Vec<JoinHandle<()>>,
     forwarder: Option<JoinHandle<u64>>,
@@ -91,6 +93,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let topics = Topics::of(&config.kafka);
     let mut upkeep = Vec::new();
     let (stop, stopped) = watch::channel(false);
+    let (retired, retired_rx) = watch::channel(false);
     let mut forwarder = None;
     let (sink, spool) = match config.kafka.bootstrap_servers() {
         Some(bootstrap) => {
@@ -259,7 +262,14 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
             upkeep.push(crate::tls::spawn_reloader(live.clone(), tls.clone()));
             serve_tls(listener, hooks, stopped.clone(), live)?
         }
-        None => serve(listener, hooks, stopped.clone()),
+        None => {
+            let threads = config
+                .server
+                .worker_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            crate::per_core::serve(listener, hooks, threads, stopped.clone(), retired_rx)
+                .map_err(|error| StartError::Bind { addr, error })?
+        }
     };
     let servers = vec![hooks_server, serve(ops_listener, ops, stopped)];
     tracing::info!(%addr, %ops_addr, https = config.server.tls.is_some(), sink = pipeline.sink().kind(), data_dir = %data_dir.display(), "intake gateway listening");
@@ -268,6 +278,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         ops_addr,
         sink_kind: pipeline.sink().kind(),
         stop,
+        retired,
         servers,
         upkeep,
         forwarder,
@@ -327,6 +338,7 @@ impl Gateway {
         if let Err(e) = self.pipeline.dedup().flush(true) {
             tracing::error!(error = %e, "dedup index flush failed: recent ids may be re-accepted as new after restart");
         }
+        let _ = self.retired.send(true);
         tracing::info!("shutdown complete");
     }
 }

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod ops;
 pub mod otel;
 pub mod outbound;
+pub mod per_core;
 pub mod pipeline;
 pub mod routes;
 pub mod routing;

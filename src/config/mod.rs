@@ -101,9 +101,11 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// HTTPS on the public listener; absent = plain HTTP (TLS terminated by a proxy in front).
     pub tls: Option<ServerTlsConfig>,
-    /// Threads that run requests; absent = one per core. Fewer than the cores can suit a machine
-    /// shared with the broker or other work: the journal's writer, the log writer and Kafka's
-    /// client threads keep a core, and fewer workers wake each other less (README "Performance").
+    /// Threads that serve the public hook listener, each with a single-threaded runtime of its
+    /// own (see `per_core`), and the workers of the runtime that runs everything else; absent =
+    /// one per core. Fewer than the cores can suit a machine shared with the broker or other work:
+    /// the journal's writer, the log writer and Kafka's client threads keep a core
+    /// (README "Performance").
     pub worker_threads: Option<usize>,
 }
 
