@@ -10,6 +10,7 @@ mod store;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use intake_schema::RequestId;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,8 +20,11 @@ use tokio::sync::watch;
 use store::SeenFile;
 
 enum Slot {
+    /// Durable, at this time (for the window).
     Seen { at_ms: i64 },
-    InFlight(watch::Sender<Option<bool>>),
+    /// The channel exists only once a twin waits: almost every claim is settled with nobody
+    /// waiting, and a watch channel is an allocation of eight wait lists, each locked to send.
+    InFlight(Option<watch::Sender<Option<bool>>>),
 }
 
 /// What [`DedupIndex::claim`] found.
@@ -36,7 +40,9 @@ pub enum Claim {
 
 /// The dedup index of one gateway instance.
 pub struct DedupIndex {
-    map: DashMap<RequestId, Slot>,
+    /// foldhash, seeded per process, not SipHash: the map is looked up two or three times per
+    /// request, and ids are digests of what callers send, not values they choose freely.
+    map: DashMap<RequestId, Slot, RandomState>,
     window: Duration,
     max_entries: usize,
     pending: Mutex<Vec<(RequestId, i64)>>,
@@ -48,7 +54,7 @@ impl DedupIndex {
     pub fn open(dir: &Path, window: Duration, max_entries: usize) -> std::io::Result<Arc<Self>> {
         let cutoff = now_ms() - window.as_millis() as i64;
         let (file, entries) = SeenFile::open(dir, cutoff)?;
-        let map = DashMap::with_capacity(entries.len());
+        let map = DashMap::with_capacity_and_hasher(entries.len(), RandomState::default());
         for (id, at_ms) in entries {
             map.insert(id, Slot::Seen { at_ms });
         }
@@ -69,9 +75,14 @@ impl DedupIndex {
         match self.map.entry(id) {
             Entry::Occupied(mut e) => match e.get() {
                 Slot::Seen { at_ms } if *at_ms >= cutoff => Claim::Seen,
-                Slot::InFlight(tx) => Claim::InFlight(tx.subscribe()),
+                Slot::InFlight(Some(tx)) => Claim::InFlight(tx.subscribe()),
+                Slot::InFlight(None) => {
+                    let (tx, rx) = watch::channel(None);
+                    e.insert(Slot::InFlight(Some(tx)));
+                    Claim::InFlight(rx)
+                }
                 Slot::Seen { .. } => {
-                    e.insert(Slot::InFlight(watch::channel(None).0));
+                    e.insert(Slot::InFlight(None));
                     Claim::Mine(ClaimGuard {
                         index: self.clone(),
                         id,
@@ -81,7 +92,7 @@ impl DedupIndex {
                 }
             },
             Entry::Vacant(v) => {
-                v.insert(Slot::InFlight(watch::channel(None).0));
+                v.insert(Slot::InFlight(None));
                 Claim::Mine(ClaimGuard {
                     index: self.clone(),
                     id,
@@ -102,7 +113,7 @@ impl DedupIndex {
         } else {
             self.map.remove(&id).map(|(_, slot)| slot)
         };
-        if let Some(Slot::InFlight(tx)) = previous {
+        if let Some(Slot::InFlight(Some(tx))) = previous {
             tx.send_replace(Some(ok));
         }
     }
