@@ -186,3 +186,63 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use std::collections::BTreeSet;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What a request sees: its thread and that axum knows the peer.
+    async fn whoami(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
+        let thread = std::thread::current().name().unwrap_or("?").to_string();
+        format!("{thread} {}", peer.ip())
+    }
+
+    async fn ask(addr: SocketAddr) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        reply
+            .rsplit("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn connections_are_dealt_to_every_thread_and_serving_stops_on_request() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().route("/", get(whoami));
+        let (stop, stopped) = watch::channel(false);
+        let (retire, retired) = watch::channel(false);
+        let serving = serve(listener, router, 2, stopped, retired).unwrap();
+        let mut threads = BTreeSet::new();
+        for _ in 0..4 {
+            let answer = ask(addr).await;
+            assert!(answer.ends_with(" 127.0.0.1"), "{answer}");
+            threads.insert(answer.split(' ').next().unwrap_or_default().to_string());
+        }
+        let expected: BTreeSet<String> = ["intake-hooks-0", "intake-hooks-1"]
+            .map(String::from)
+            .into();
+        assert_eq!(threads, expected);
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), serving)
+            .await
+            .expect("serving ends after the stop")
+            .unwrap();
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "the listener is closed"
+        );
+        retire.send(true).unwrap();
+    }
+}
