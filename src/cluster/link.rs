@@ -24,6 +24,11 @@ pub struct Down(pub String);
 /// One replica's link to the shared state.
 pub struct Link {
     conn: ConnectionManager,
+    /// The dedup markers' own connection (see `markers`): it connects, and spawns its driver
+    /// task, on first use, from the runtime the marker task runs on, a hook-serving thread. On
+    /// the shared connection its driver ran on the main runtime, and every round trip of claims
+    /// crossed to that runtime's parked threads and back.
+    markers_conn: ConnectionManager,
     prefix: String,
     instance: String,
     op_timeout: Duration,
@@ -49,7 +54,9 @@ impl Link {
             .set_response_timeout(Some(config.op_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_lazy_with_config(client, manager)
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager.clone())
+            .map_err(|e| format!("cluster: {e}"))?;
+        let markers_conn = ConnectionManager::new_lazy_with_config(client, manager)
             .map_err(|e| format!("cluster: {e}"))?;
         metrics::describe_counter!(
             "intake_cluster_degraded_total",
@@ -58,6 +65,7 @@ impl Link {
         metrics::describe_gauge!("intake_cluster_redis_up", "1 when Redis answered last.");
         Ok(Arc::new(Link {
             conn,
+            markers_conn,
             prefix: config.key_prefix.clone(),
             instance: config.instance(),
             op_timeout: config.op_timeout,
@@ -135,6 +143,17 @@ impl Link {
     ) -> Result<T, Down> {
         self.short_circuit()?;
         let mut conn = self.conn.clone();
+        let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<T>(&mut conn)).await;
+        self.settle(result)
+    }
+
+    /// [`Link::query_pipe_values`] on the dedup markers' own connection.
+    pub async fn query_markers<T: FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, Down> {
+        self.short_circuit()?;
+        let mut conn = self.markers_conn.clone();
         let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<T>(&mut conn)).await;
         self.settle(result)
     }

@@ -17,7 +17,8 @@
 //! gateway still sends each claim at once.
 
 use redis::Script;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -76,6 +77,10 @@ const SETTLE_WAIT: Duration = Duration::from_millis(2);
 pub struct Markers {
     link: Arc<Link>,
     jobs: mpsc::UnboundedSender<Job>,
+    /// The marker task, until it is started: on the runtime of the first claim (see
+    /// [`Markers::start`]).
+    waiting: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    started: AtomicBool,
 }
 
 fn release_script() -> &'static Script {
@@ -89,8 +94,33 @@ impl Markers {
     /// when the markers are dropped.
     pub fn new(link: Arc<Link>, lease: Duration, window: Duration) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(batches(link.clone(), lease, window, rx));
-        Markers { link, jobs }
+        let task_link = link.clone();
+        let task = move || {
+            tokio::spawn(batches(task_link, lease, window, rx));
+        };
+        Markers {
+            link,
+            jobs,
+            waiting: Mutex::new(Some(Box::new(task))),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts the marker task on the runtime of the caller, the first time. With the hooks on
+    /// one runtime per core (`per_core`), that is a hook-serving thread, busy under load, rather
+    /// than the main runtime, idle under load, where every claim's round trip to the task and
+    /// back woke a parked thread: cluster mode over Kafka alone went from 0.58-0.79 to 0.68-0.88
+    /// side by side (README "Cluster mode side by side").
+    fn start(&self) {
+        if self.started.load(Ordering::Acquire) || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        if let Ok(mut waiting) = self.waiting.lock() {
+            if let Some(task) = waiting.take() {
+                task();
+                self.started.store(true, Ordering::Release);
+            }
+        }
     }
 
     /// The link, for counting degraded requests.
@@ -114,6 +144,7 @@ impl Markers {
         // Joined, not `format!`: this runs once per request.
         let token = ["f|", self.link.instance(), "|", random].concat();
         let (tx, rx) = oneshot::channel();
+        self.start();
         self.jobs
             .send(Job::Claim((self.key(id), token.clone(), tx)))
             .map_err(|_| Down("the marker task has stopped".into()))?;
@@ -136,6 +167,7 @@ impl Markers {
         } else {
             String::new()
         };
+        self.start();
         let _ = self.jobs.send(Job::Settle((self.key(id), token, value)));
     }
 }
@@ -282,7 +314,7 @@ async fn replies(
     pipe: &redis::Pipeline,
     expected: usize,
 ) -> Result<Vec<Option<String>>, Down> {
-    let replies: Vec<Option<String>> = link.query_pipe_values(pipe).await?;
+    let replies: Vec<Option<String>> = link.query_markers(pipe).await?;
     if replies.len() != expected {
         return Err(Down(format!(
             "{} answers for {expected} commands",
