@@ -352,20 +352,9 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 fn serve(
     listener: TcpListener,
     router: axum::Router,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "listener failed");
-        }
-    })
+    tokio::spawn(crate::per_core::until_stopped(listener, router, stopped))
 }
 
 fn serve_tls(

@@ -15,7 +15,8 @@
 //!
 //! Background work (ops listener, Kafka probe, spool forwarder, upkeep) stays on the main runtime.
 
-use axum::serve::{Listener, ListenerExt};
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener, ListenerExt};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -96,7 +97,7 @@ pub fn serve(
 fn run_thread(
     handed: Handed,
     router: axum::Router,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
     mut retired: watch::Receiver<bool>,
     done: oneshot::Sender<()>,
 ) {
@@ -114,20 +115,30 @@ fn run_thread(
     runtime.block_on(async move {
         // `tap_io` only for its peer address: axum provides `ConnectInfo<SocketAddr>` for a
         // tapped listener of any kind.
-        let listener = handed.tap_io(|_| {});
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "hook listener failed");
-        }
+        until_stopped(handed.tap_io(|_| {}), router, stopped).await;
         let _ = done.send(());
         let _ = retired.wait_for(|r| *r).await;
     });
+}
+
+/// Serves `router` on `listener` until `stopped`, then lets open connections finish: each hook
+/// thread's loop, and the ops listener's.
+pub async fn until_stopped<L>(listener: L, router: axum::Router, mut stopped: watch::Receiver<bool>)
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+    SocketAddr: for<'a> Connected<IncomingStream<'a, L>>,
+{
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "listener failed");
+    }
 }
 
 /// Accepts on the main runtime and deals connections to the threads in turn, until `stopped`.

@@ -141,10 +141,7 @@ impl Link {
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, Down> {
-        self.short_circuit()?;
-        let mut conn = self.conn.clone();
-        let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<T>(&mut conn)).await;
-        self.settle(result)
+        self.pipe_on(&self.conn, pipe).await
     }
 
     /// [`Link::query_pipe_values`] on the dedup markers' own connection.
@@ -152,8 +149,16 @@ impl Link {
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, Down> {
+        self.pipe_on(&self.markers_conn, pipe).await
+    }
+
+    async fn pipe_on<T: FromRedisValue>(
+        &self,
+        conn: &ConnectionManager,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, Down> {
         self.short_circuit()?;
-        let mut conn = self.markers_conn.clone();
+        let mut conn = conn.clone();
         let result = tokio::time::timeout(self.op_timeout, pipe.query_async::<T>(&mut conn)).await;
         self.settle(result)
     }

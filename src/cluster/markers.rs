@@ -90,8 +90,8 @@ fn release_script() -> &'static Script {
 
 impl Markers {
     /// Markers whose in-flight lease is `lease` (longer than a delivery can take) and whose
-    /// durable state lasts `window` (the dedup window). Starts the batching task, which ends
-    /// when the markers are dropped.
+    /// durable state lasts `window` (the dedup window). The batching task starts with the first
+    /// claim or settlement (see [`Markers::start`]) and ends when the markers are dropped.
     pub fn new(link: Arc<Link>, lease: Duration, window: Duration) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
         let task_link = link.clone();
