@@ -24,11 +24,9 @@ pub struct Down(pub String);
 /// One replica's link to the shared state.
 pub struct Link {
     conn: ConnectionManager,
-    /// The dedup markers' own connection (see `markers`): it connects, and spawns its driver
-    /// task, on first use, from the runtime the marker task runs on, a hook-serving thread. On
-    /// the shared connection its driver ran on the main runtime, and every round trip of claims
-    /// crossed to that runtime's parked threads and back.
-    markers_conn: ConnectionManager,
+    /// For more connections like `conn`: see [`Link::connection`].
+    client: redis::Client,
+    manager: ConnectionManagerConfig,
     prefix: String,
     instance: String,
     op_timeout: Duration,
@@ -56,8 +54,6 @@ impl Link {
             .set_max_delay(Duration::from_secs(1));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager.clone())
             .map_err(|e| format!("cluster: {e}"))?;
-        let markers_conn = ConnectionManager::new_lazy_with_config(client, manager)
-            .map_err(|e| format!("cluster: {e}"))?;
         metrics::describe_counter!(
             "intake_cluster_degraded_total",
             "Requests handled on local state only because Redis was unavailable (a duplicate across replicas becomes possible), by what."
@@ -65,7 +61,8 @@ impl Link {
         metrics::describe_gauge!("intake_cluster_redis_up", "1 when Redis answered last.");
         Ok(Arc::new(Link {
             conn,
-            markers_conn,
+            client,
+            manager,
             prefix: config.key_prefix.clone(),
             instance: config.instance(),
             op_timeout: config.op_timeout,
@@ -141,18 +138,20 @@ impl Link {
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, Down> {
-        self.pipe_on(&self.conn, pipe).await
+        self.query_on(&self.conn, pipe).await
     }
 
-    /// [`Link::query_pipe_values`] on the dedup markers' own connection.
-    pub async fn query_markers<T: FromRedisValue>(
-        &self,
-        pipe: &redis::Pipeline,
-    ) -> Result<T, Down> {
-        self.pipe_on(&self.markers_conn, pipe).await
+    /// Another connection to the same Redis, with the same settings. It connects, and spawns its
+    /// driver task, on first use: from the runtime of its first caller, where the link's own
+    /// connection runs on the main runtime (see `markers`).
+    pub fn connection(&self) -> ConnectionManager {
+        ConnectionManager::new_lazy_with_config(self.client.clone(), self.manager.clone())
+            // The same client and settings were accepted in `Link::new`.
+            .unwrap_or_else(|_| self.conn.clone())
     }
 
-    async fn pipe_on<T: FromRedisValue>(
+    /// [`Link::query_pipe_values`] on `conn` (from [`Link::connection`]).
+    pub async fn query_on<T: FromRedisValue>(
         &self,
         conn: &ConnectionManager,
         pipe: &redis::Pipeline,

@@ -16,11 +16,13 @@
 //! see README "Performance"), and a durable settlement rides along with the next claims. An idle
 //! gateway still sends each claim at once.
 
+use redis::aio::ConnectionManager;
 use redis::Script;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::link::{Down, Link};
 
@@ -76,11 +78,20 @@ const SETTLE_WAIT: Duration = Duration::from_millis(2);
 /// The markers of one gateway.
 pub struct Markers {
     link: Arc<Link>,
-    jobs: mpsc::UnboundedSender<Job>,
-    /// The marker task, until it is started: on the runtime of the first claim (see
-    /// [`Markers::start`]).
-    waiting: Mutex<Option<Box<dyn FnOnce() + Send>>>,
-    started: AtomicBool,
+    lease: Duration,
+    window: Duration,
+    /// Tells this value's lanes apart from another's in a thread's list.
+    id: usize,
+    /// Dropped with the markers: each lane's task then sends what was settled and ends.
+    alive: watch::Sender<()>,
+}
+
+/// Ids of [`Markers`] values.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's lane (the queue of its marker task) of each [`Markers`], by id.
+    static LANES: RefCell<Vec<(usize, mpsc::UnboundedSender<Job>)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn release_script() -> &'static Script {
@@ -90,37 +101,49 @@ fn release_script() -> &'static Script {
 
 impl Markers {
     /// Markers whose in-flight lease is `lease` (longer than a delivery can take) and whose
-    /// durable state lasts `window` (the dedup window). The batching task starts with the first
-    /// claim or settlement (see [`Markers::start`]) and ends when the markers are dropped.
+    /// durable state lasts `window` (the dedup window). Each thread that claims or settles gets
+    /// a marker task of its own (see [`Markers::lane`]); they end when the markers are dropped.
     pub fn new(link: Arc<Link>, lease: Duration, window: Duration) -> Self {
-        let (jobs, rx) = mpsc::unbounded_channel();
-        let task_link = link.clone();
-        let task = move || {
-            tokio::spawn(batches(task_link, lease, window, rx));
-        };
         Markers {
             link,
-            jobs,
-            waiting: Mutex::new(Some(Box::new(task))),
-            started: AtomicBool::new(false),
+            lease,
+            window,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            alive: watch::channel(()).0,
         }
     }
 
-    /// Starts the marker task on the runtime of the caller, the first time. With the hooks on
-    /// one runtime per core (`per_core`), that is a hook-serving thread, busy under load, rather
-    /// than the main runtime, idle under load, where every claim's round trip to the task and
-    /// back woke a parked thread: cluster mode over Kafka alone went from 0.58-0.79 to 0.68-0.88
-    /// side by side (README "Cluster mode side by side").
-    fn start(&self) {
-        if self.started.load(Ordering::Acquire) || tokio::runtime::Handle::try_current().is_err() {
-            return;
-        }
-        if let Ok(mut waiting) = self.waiting.lock() {
-            if let Some(task) = waiting.take() {
-                task();
-                self.started.store(true, Ordering::Release);
-            }
-        }
+    /// This thread's marker task, started on first use with a Redis connection of its own,
+    /// which connects (and runs its driver task) on this thread's runtime. With the hooks on one
+    /// runtime per core (`per_core`) a claim's round trip then never leaves its hook thread. One
+    /// task on the main runtime, idle under load, woke one of its parked threads and then the
+    /// hook thread on every round trip: cluster mode fell to 0.58-0.79 of Kafka alone side by
+    /// side (README "Cluster mode side by side"). `None` outside a runtime.
+    fn lane(&self) -> Option<mpsc::UnboundedSender<Job>> {
+        LANES
+            .try_with(|lanes| {
+                let mut lanes = lanes.borrow_mut();
+                let live = |jobs: &mpsc::UnboundedSender<Job>| !jobs.is_closed();
+                if let Some((_, jobs)) = lanes.iter().find(|(id, j)| *id == self.id && live(j)) {
+                    return Some(jobs.clone());
+                }
+                let runtime = tokio::runtime::Handle::try_current().ok()?;
+                // Lanes whose task has ended (markers dropped since, or a runtime that ended: a
+                // new one is started here) go.
+                lanes.retain(|(_, jobs)| live(jobs));
+                let (jobs, rx) = mpsc::unbounded_channel();
+                runtime.spawn(batches(
+                    self.link.clone(),
+                    self.link.connection(),
+                    (self.lease, self.window),
+                    rx,
+                    self.alive.subscribe(),
+                ));
+                lanes.push((self.id, jobs.clone()));
+                Some(jobs)
+            })
+            .ok()
+            .flatten()
     }
 
     /// The link, for counting degraded requests.
@@ -144,8 +167,8 @@ impl Markers {
         // Joined, not `format!`: this runs once per request.
         let token = ["f|", self.link.instance(), "|", random].concat();
         let (tx, rx) = oneshot::channel();
-        self.start();
-        self.jobs
+        self.lane()
+            .ok_or_else(|| Down("no runtime for the marker task".into()))?
             .send(Job::Claim((self.key(id), token.clone(), tx)))
             .map_err(|_| Down("the marker task has stopped".into()))?;
         let found = rx
@@ -167,8 +190,9 @@ impl Markers {
         } else {
             String::new()
         };
-        self.start();
-        let _ = self.jobs.send(Job::Settle((self.key(id), token, value)));
+        if let Some(jobs) = self.lane() {
+            let _ = jobs.send(Job::Settle((self.key(id), token, value)));
+        }
     }
 }
 
@@ -180,9 +204,10 @@ impl Markers {
 /// that failed) go at once, so the retry finds the marker free.
 async fn batches(
     link: Arc<Link>,
-    lease: Duration,
-    window: Duration,
+    conn: ConnectionManager,
+    (lease, window): (Duration, Duration),
     mut rx: mpsc::UnboundedReceiver<Job>,
+    mut alive: watch::Receiver<()>,
 ) {
     let (lease_ms, window_ms) = (lease.as_millis() as u64, window.as_millis() as u64);
     let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -196,9 +221,9 @@ async fn batches(
     loop {
         // `waited`: the oldest settlement waited SETTLE_WAIT and no claim came to ride along with.
         let (closed, waited) = match due {
-            None => (rx.recv_many(&mut jobs, MAX_BATCH).await == 0, false),
+            None => (next(&mut rx, &mut jobs, &mut alive).await == 0, false),
             Some(due) => {
-                match tokio::time::timeout_at(due, rx.recv_many(&mut jobs, MAX_BATCH)).await {
+                match tokio::time::timeout_at(due, next(&mut rx, &mut jobs, &mut alive)).await {
                     Ok(received) => (received == 0, false),
                     Err(_) => (false, true),
                 }
@@ -206,7 +231,7 @@ async fn batches(
         };
         if closed {
             // The markers were dropped: what was settled still goes.
-            send(&link, window_ms, &mut durable, &mut claims, lease_ms).await;
+            send(&link, &conn, window_ms, &mut durable, &mut claims, lease_ms).await;
             return;
         }
         for job in jobs.drain(..) {
@@ -220,7 +245,7 @@ async fn batches(
             release(&link, &mut releases).await;
         }
         if !claims.is_empty() || waited || durable.len() >= MAX_BATCH {
-            send(&link, window_ms, &mut durable, &mut claims, lease_ms).await;
+            send(&link, &conn, window_ms, &mut durable, &mut claims, lease_ms).await;
         }
         due = match due {
             _ if durable.is_empty() => None,
@@ -230,11 +255,27 @@ async fn batches(
     }
 }
 
+/// Waits for jobs: how many came, or 0 once the markers are dropped and the queue is empty (the
+/// lane's sender lives on in its thread's list, so the queue alone never closes).
+async fn next(
+    rx: &mut mpsc::UnboundedReceiver<Job>,
+    jobs: &mut Vec<Job>,
+    alive: &mut watch::Receiver<()>,
+) -> usize {
+    tokio::select! {
+        // Queued jobs first: a settlement made just before the markers were dropped still goes.
+        biased;
+        received = rx.recv_many(jobs, MAX_BATCH) => received,
+        _ = alive.changed() => 0,
+    }
+}
+
 /// One round trip: the durable settlements first (so a claim of the same id in this pipeline
 /// finds it durable), then each claim as `SET NX PX`. The claims that found their marker taken
 /// (a copy of a request in flight or already published: rare) read it in a second round trip.
 async fn send(
     link: &Link,
+    conn: &ConnectionManager,
     window_ms: u64,
     durable: &mut Vec<SettleJob>,
     claims: &mut Vec<ClaimJob>,
@@ -260,7 +301,7 @@ async fn send(
             .arg("PX")
             .arg(lease_ms);
     }
-    let result = replies(link, &pipe, claims.len()).await;
+    let result = replies(link, conn, &pipe, claims.len()).await;
     let settled = durable.len();
     durable.clear();
     let mut taken = Vec::new();
@@ -283,7 +324,7 @@ async fn send(
         }
     }
     if !taken.is_empty() {
-        read_taken(link, &mut taken).await;
+        read_taken(link, conn, &mut taken).await;
     }
 }
 
@@ -292,12 +333,12 @@ async fn send(
 /// polls again and then finds it free. A `GET` only for these, rather than beside every claim,
 /// spares Redis and the gateway a command and a reply per request; `SET NX GET` would do both in
 /// one command but needs Redis 7, and these claims are rare.
-async fn read_taken(link: &Link, taken: &mut Vec<ClaimJob>) {
+async fn read_taken(link: &Link, conn: &ConnectionManager, taken: &mut Vec<ClaimJob>) {
     let mut pipe = redis::pipe();
     for (key, _, _) in taken.iter() {
         pipe.cmd("GET").arg(key);
     }
-    match replies(link, &pipe, taken.len()).await {
+    match replies(link, conn, &pipe, taken.len()).await {
         Ok(values) => {
             for ((_, _, tx), value) in taken.drain(..).zip(values) {
                 let _ = tx.send(Ok(Some(value.unwrap_or_default())));
@@ -311,10 +352,11 @@ async fn read_taken(link: &Link, taken: &mut Vec<ClaimJob>) {
 /// answers a different number is [`Down`], so nobody is paired with another's reply.
 async fn replies(
     link: &Link,
+    conn: &ConnectionManager,
     pipe: &redis::Pipeline,
     expected: usize,
 ) -> Result<Vec<Option<String>>, Down> {
-    let replies: Vec<Option<String>> = link.query_markers(pipe).await?;
+    let replies: Vec<Option<String>> = link.query_on(conn, pipe).await?;
     if replies.len() != expected {
         return Err(Down(format!(
             "{} answers for {expected} commands",
