@@ -117,8 +117,10 @@ impl Markers {
     /// which connects (and runs its driver task) on this thread's runtime. With the hooks on one
     /// runtime per core (`per_core`) a claim's round trip then never leaves its hook thread. One
     /// task on the main runtime, idle under load, woke one of its parked threads and then the
-    /// hook thread on every round trip: cluster mode fell to 0.58-0.79 of Kafka alone side by
-    /// side (README "Cluster mode side by side"). `None` outside a runtime.
+    /// hook thread on every round trip (cluster mode fell to 0.58-0.79 of Kafka alone side by
+    /// side); one task on the first claim's hook thread still made the other thread's claims
+    /// cross to it and back (a task per thread: +3.5 % at 64 connections, +12.7 % at 256; README
+    /// "Cluster mode side by side"). `None` outside a runtime.
     fn lane(&self) -> Option<mpsc::UnboundedSender<Job>> {
         LANES
             .try_with(|lanes| {
